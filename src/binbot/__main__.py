@@ -1,0 +1,5 @@
+"""Allow ``python -m binbot``."""
+
+from binbot.cli.main import main
+
+raise SystemExit(main())

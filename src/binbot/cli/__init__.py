@@ -1,0 +1,1 @@
+"""The ``binbot`` command line."""

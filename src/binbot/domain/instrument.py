@@ -1,0 +1,93 @@
+"""Instruments and the Decimal rounding rules of Binance's symbol filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from binbot.domain.market import Market
+
+ZERO = Decimal(0)
+
+
+class FilterViolation(ValueError):
+    """An order parameter that the symbol's filters would reject."""
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable symbol with its exchangeInfo filters (every money field is Decimal).
+
+    A filter field equal to zero means "disabled", as in exchangeInfo.
+    """
+
+    market: Market
+    symbol: str
+    base_asset: str
+    quote_asset: str
+    status: str
+    tick_size: Decimal
+    min_price: Decimal
+    max_price: Decimal
+    step_size: Decimal
+    min_qty: Decimal
+    max_qty: Decimal
+    market_step_size: Decimal
+    market_min_qty: Decimal
+    market_max_qty: Decimal
+    min_notional: Decimal
+
+    @property
+    def trading(self) -> bool:
+        return self.status == "TRADING"
+
+    def round_qty(self, qty: Decimal, *, market_order: bool = False) -> Decimal:
+        """Floor a quantity to the step size (never rounds up)."""
+        step = self.market_step_size if market_order and self.market_step_size > 0 else self.step_size
+        if step <= 0:
+            return qty
+        return (qty // step) * step
+
+    def round_price(self, price: Decimal, *, buy: bool) -> Decimal:
+        """Round a price to the tick, never more aggressive than asked.
+
+        A buy rounds down and a sell rounds up. USD-M ticks are offset from ``min_price``.
+        """
+        if self.tick_size <= 0:
+            return price
+        base = self.min_price if self.market is Market.USDM else ZERO
+        steps = (price - base) / self.tick_size
+        rounding = ROUND_FLOOR if buy else ROUND_CEILING
+        return base + steps.to_integral_value(rounding=rounding) * self.tick_size
+
+    def check(self, price: Decimal, qty: Decimal, *, market_order: bool = False,
+              reduce_only: bool = False) -> None:
+        """Raise ``FilterViolation`` with the reason when an order would be rejected."""
+        if not self.trading:
+            raise FilterViolation(f"{self.symbol} is not trading, status was {self.status}")
+        if qty <= 0:
+            raise FilterViolation(f"quantity must be positive, was {qty}")
+        low = self.market_min_qty if market_order and self.market_min_qty > 0 else self.min_qty
+        high = self.market_max_qty if market_order and self.market_max_qty > 0 else self.max_qty
+        if low > 0 and qty < low:
+            raise FilterViolation(f"quantity below minimum {low}, was {qty}")
+        if high > 0 and qty > high:
+            raise FilterViolation(f"quantity above maximum {high}, was {qty}")
+        if self.round_qty(qty, market_order=market_order) != qty:
+            raise FilterViolation(f"quantity is not a multiple of the step size, was {qty}")
+        if price <= 0:
+            raise FilterViolation(f"price must be positive, was {price}")
+        notional = price * qty
+        exempt = reduce_only and self.market is Market.USDM
+        if self.min_notional > 0 and notional < self.min_notional and not exempt:
+            raise FilterViolation(f"notional below minimum {self.min_notional}, was {notional}")
+
+
+def to_wire(value: Decimal) -> str:
+    """Format a Decimal as Binance expects: plain notation, no exponent, no trailing zeros."""
+    if not value.is_finite():
+        raise ValueError(f"not a finite decimal, was {value}")
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"

@@ -1,0 +1,1 @@
+"""Small interfaces (Protocols) between the engine and the outside world."""
