@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from binbot.domain.candle import Candle
 from binbot.domain.market import Market
+from binbot.domain.streams import StreamKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class DepthUpdateEvent:
 class Reconnected:
     """A stream connection was re-established: consumers must resync (backfill, re-snapshot)."""
 
-    streams: tuple[str, ...]
+    streams: tuple[StreamKey, ...]
     attempt: int
 
 
@@ -83,7 +84,7 @@ class Reconnected:
 class StaleData:
     """No message arrived on these streams for longer than the staleness limit."""
 
-    streams: tuple[str, ...]
+    streams: tuple[StreamKey, ...]
     silent_for_s: float
 
 
