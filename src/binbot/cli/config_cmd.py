@@ -41,7 +41,9 @@ def _check(args: argparse.Namespace) -> int:
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     config = subparsers.add_parser("config", help="show or check the configuration")
     actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
-    show = actions.add_parser("show", parents=[parent], help="print the effective config, secrets masked")
+    show = actions.add_parser("show", parents=[parent],
+                              help="print the effective config, secrets masked")
     show.set_defaults(func=_show)
-    check = actions.add_parser("check", parents=[parent], help="validate the config and explain errors")
+    check = actions.add_parser("check", parents=[parent],
+                               help="validate the config and explain errors")
     check.set_defaults(func=_check)

@@ -1,4 +1,7 @@
-"""One typed, validated config tree: ``binbot.toml`` < ``.env`` < environment (``BINBOT_SECTION__KEY``)."""
+"""One typed, validated config tree.
+
+Sources, lowest first: ``binbot.toml``, ``.env``, environment (``BINBOT_SECTION__KEY``).
+"""
 
 from binbot.config.settings import (
     ApiSettings,

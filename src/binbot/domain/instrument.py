@@ -43,7 +43,8 @@ class Instrument:
 
     def round_qty(self, qty: Decimal, *, market_order: bool = False) -> Decimal:
         """Floor a quantity to the step size (never rounds up)."""
-        step = self.market_step_size if market_order and self.market_step_size > 0 else self.step_size
+        use_market = market_order and self.market_step_size > 0
+        step = self.market_step_size if use_market else self.step_size
         if step <= 0:
             return qty
         return (qty // step) * step

@@ -1,0 +1,1 @@
+"""The market data hub: shared subscriptions, gap repair, staleness."""
