@@ -17,3 +17,21 @@ def intrabar_path(open_: float, high: float, low: float, close: float) -> tuple[
         if not path or path[-1] != price:
             path.append(price)
     return tuple(path)
+
+
+def intrabar_ticks(
+    open_time_ms: int, length_ms: int, open_: float, high: float, low: float, close: float
+) -> tuple[tuple[int, float], ...]:
+    """Return ``(time_ms, price)`` for each trade of ``intrabar_path``, evenly spaced.
+
+    The k-th of n prices trades at ``open_time + (k + 1) * length // (n + 1)``, so every trade
+    lies strictly inside the candle and the close trades last. The local exchange stamps its
+    aggTrades with these times and the backtester and restart catch-up replay them, which is what
+    makes their trade lists comparable to the millisecond.
+    """
+    path = intrabar_path(open_, high, low, close)
+    count = len(path)
+    return tuple(
+        (open_time_ms + (index + 1) * length_ms // (count + 1), price)
+        for index, price in enumerate(path)
+    )
