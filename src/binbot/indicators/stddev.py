@@ -1,0 +1,136 @@
+"""Rolling standard deviation (TA-Lib ``STDDEV`` with ``nbdev=1`` is the ``ddof=0`` case).
+
+Accuracy matters more than usual here: a 20-candle window of 1m closes often has a standard
+deviation 1e-4 of the price or less (and exactly 0 on flat stretches), so the textbook
+``E[x^2] - E[x]^2`` over raw prices loses about half the digits, which is what TA-Lib does.
+Both forms below subtract a value from inside the window before squaring, which keeps the error at
+a few ulps of the standard deviation itself and gives exactly 0 for a flat window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import numpy.typing as npt
+
+from binbot.indicators._arrays import (
+    FloatArray,
+    as_series,
+    check_period,
+    finite,
+    first_valid,
+    nan_array,
+)
+
+_NAN = math.nan
+
+
+def check_ddof(ddof: int, period: int) -> int:
+    if isinstance(ddof, bool) or not isinstance(ddof, int) or not 0 <= ddof < period:
+        raise ValueError(f"ddof must be an int with 0 <= ddof < period ({period}), was {ddof!r}")
+    return ddof
+
+
+def rolling_std(values: npt.ArrayLike, period: int, ddof: int = 0) -> FloatArray:
+    """Standard deviation of each window of ``period`` values; NaN for the warm-up.
+
+    Costs O(n * period) vector operations (about 2 ms per 100k values for period 20).
+    """
+    x = as_series(values)
+    period = check_period(period)
+    ddof = check_ddof(ddof, period)
+    out = nan_array(len(x))
+    start = first_valid(x)
+    xs = x[start:]
+    if len(xs) < period:
+        return out
+    out[start + period - 1 :] = np.sqrt(_window_variance(xs, period) * (period / (period - ddof)))
+    return out
+
+
+def _window_variance(xs: FloatArray, period: int) -> FloatArray:
+    """Population variance of every full window, from deviations to the window's last value.
+
+    The last value is inside the window, so the mean deviation is at most about sqrt(period)
+    standard deviations and ``mean(d^2) - mean(d)^2`` cancels at most ~4*period-fold.
+    """
+    count = len(xs) - period + 1
+    last = xs[period - 1 :]
+    dev_sum = np.zeros(count)
+    sq_sum = np.zeros(count)
+    for lag in range(period - 1):
+        d = xs[lag : lag + count] - last
+        dev_sum += d
+        d *= d
+        sq_sum += d
+    mean = dev_sum / period
+    var: FloatArray = np.maximum(sq_sum / period - mean * mean, 0.0)
+    return var
+
+
+class TailWindow:
+    """The last ``period - 1`` closed values, summarised as their mean and sum of squared
+    deviations, so that a window completed by one more value costs O(1).
+
+    Adding ``price`` to a tail of ``n - 1`` values with mean ``mu`` and squared-deviation sum
+    ``m2`` gives (Chan et al.'s pairwise update) ``mean = mu + (price - mu) / n`` and
+    ``M2 = m2 + (price - mu)^2 * (n - 1) / n``: no subtraction of large numbers anywhere.
+    The tail summary is recomputed exactly (two passes) on every ``update``; closed candles are
+    rare next to price ticks, so O(period) there buys an O(1), drift-free ``peek``.
+    """
+
+    __slots__ = ("_count", "_inv_n", "_m2", "_mu", "_period", "_tail", "_tail_weight", "_var_div")
+
+    def __init__(self, period: int, ddof: int) -> None:
+        self._period = check_period(period)
+        ddof = check_ddof(ddof, self._period)
+        self._tail: deque[float] = deque(maxlen=self._period - 1)
+        self._count = 0
+        self._mu = 0.0
+        self._m2 = 0.0
+        self._inv_n = 1.0 / self._period
+        self._tail_weight = (self._period - 1) / self._period
+        self._var_div = 1.0 / (self._period - ddof)
+
+    @property
+    def period(self) -> int:
+        return self._period
+
+    @property
+    def ready(self) -> bool:
+        """True once ``update`` returns numbers (``period`` values have closed)."""
+        return self._count >= self._period
+
+    def _push(self, close: float) -> None:
+        tail = self._tail
+        if tail.maxlen:
+            tail.append(close)
+            mu = math.fsum(tail) / len(tail)
+            self._mu = mu
+            self._m2 = math.fsum([(v - mu) * (v - mu) for v in tail])
+        self._count += 1
+
+
+class RollingStd(TailWindow):
+    """Incremental rolling standard deviation with ``update(close)`` / ``peek(price)``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, period: int, ddof: int = 0) -> None:
+        super().__init__(period, ddof)
+        self.value = _NAN  # the standard deviation after the last update
+
+    def peek(self, price: float) -> float:
+        """Standard deviation of the last ``period - 1`` closed values and ``price``."""
+        if self._count < self._period - 1:
+            return _NAN
+        d = price - self._mu
+        return math.sqrt((self._m2 + d * d * self._tail_weight) * self._var_div)
+
+    def update(self, close: float) -> float:
+        value = self.peek(finite(close))
+        self._push(close)
+        self.value = value
+        return value
