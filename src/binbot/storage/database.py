@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
-_BEGIN_OPTION: Final = "binbot_sqlite_begin"
+SQLITE_BEGIN_OPTION: Final = "binbot_sqlite_begin"
 
 
 def sqlite_url(path: Path) -> str:
@@ -85,7 +85,7 @@ def _configure_sqlite(engine: Engine, synchronous: Synchronous, busy_timeout_ms:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -95,11 +95,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
     Commits on normal exit, rolls back on an exception.
     """
-    with engine.connect() as connection:
-        if is_sqlite(engine):
-            connection = connection.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-        with connection.begin():
-            yield connection
+    with engine.connect() as connection, begin_write(connection) as transaction_connection:
+        yield transaction_connection
+
+
+@contextmanager
+def begin_write(connection: Connection) -> Iterator[Connection]:
+    """Like ``write_transaction`` on a connection the caller holds (e.g. after a PRAGMA)."""
+    if connection.dialect.name == "sqlite":
+        connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    with connection.begin():
+        yield connection
 
 
 def set_synchronous(connection: Connection, level: Synchronous) -> None:

@@ -18,12 +18,9 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from sqlalchemy import Connection, Engine
 
-from binbot.storage.database import is_sqlite, make_engine
+from binbot.storage.database import SQLITE_BEGIN_OPTION, is_sqlite, make_engine
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
-# Execution option read by migrations/env.py: begin the migration transaction with the write
-# lock held (SQLite), so two processes starting at once migrate one after the other.
-SQLITE_BEGIN_OPTION: Final = "binbot_sqlite_begin"
 
 
 class SchemaTooNew(RuntimeError):
@@ -84,6 +81,8 @@ def upgrade(target: str | Engine, revision: str = "heads") -> UpgradeResult:
         before = check_known(engine)
         with engine.connect() as connection:
             if is_sqlite(engine):
+                # Take the write lock before reading the version: two processes starting at
+                # once then migrate one after the other.
                 connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             command.upgrade(alembic_config(connection), revision)
             if connection.in_transaction():
