@@ -194,7 +194,9 @@ class BinanceRestClient:
         """Pages of candles with ``start_ms <= open_time <= end_ms``, oldest first.
 
         Each page starts one interval after the previous page's last open time, so pages never
-        overlap; a page shorter than the limit means the venue has nothing more in range.
+        overlap. Paging stops past ``end_ms``, on an empty page, or on a short page that ends
+        with the still-forming candle (a short page of closed candles may come from a venue with
+        a lower page cap, so it does not end the history by itself).
         """
         limit = MAX_KLINES[market]
         step = interval_ms(interval)
@@ -209,7 +211,7 @@ class BinanceRestClient:
                 return
             yield fresh
             cursor = fresh[-1].open_time + step
-            if len(page) < limit:
+            if len(page) < limit and not fresh[-1].closed:
                 return
 
     async def ticker_price(self, market: Market, symbol: str) -> Decimal:
