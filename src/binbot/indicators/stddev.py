@@ -107,7 +107,9 @@ class TailWindow:
         tail = self._tail
         if tail.maxlen:
             tail.append(close)
-            mu = math.fsum(tail) / len(tail)
+            # Mean as an offset from the newest value: exactly that value for a flat tail, so a
+            # flat window has a standard deviation of exactly 0.
+            mu = close + math.fsum([v - close for v in tail]) / len(tail)
             self._mu = mu
             self._m2 = math.fsum([(v - mu) * (v - mu) for v in tail])
         self._count += 1
