@@ -1,0 +1,189 @@
+"""Positions derived from fills, and the trade records they produce.
+
+A ``Position`` holds a signed base quantity (long > 0, short < 0) with its average entry price,
+and accumulates realised PnL, fees and funding. ``apply_fill`` splits a fill into trade legs
+(open_long, close_long, open_short, close_short); a fill that flips the position yields a close
+leg and an open leg, the fee split pro rata.
+
+Futures helpers assume isolated margin with one position and no maintenance amount (Binance's
+first tier, ``cum = 0``). With wallet = initial margin ``Q*E/L``, Binance's isolated formula
+``LP = (WB + cum - s*Q*E) / (Q*MMR - s*Q)`` (s = +1 long, -1 short) simplifies to
+``E * (1 - 1/L) / (1 - MMR)`` for a long and ``E * (1 + 1/L) / (1 + MMR)`` for a short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
+
+from binbot.domain.fills import Fill
+
+ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
+DEFAULT_MAINTENANCE_MARGIN_RATE: Final = Decimal("0.004")
+
+
+class TradeKind(StrEnum):
+    OPEN_LONG = "open_long"
+    CLOSE_LONG = "close_long"
+    OPEN_SHORT = "open_short"
+    CLOSE_SHORT = "close_short"
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    """One leg of a fill. ``pnl`` is the gross realised PnL of a close leg (0 for opens)."""
+
+    time: int
+    kind: TradeKind
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal
+    pnl: Decimal
+    client_order_id: str
+    trade_id: str
+
+    @property
+    def net_pnl(self) -> Decimal:
+        return self.pnl - self.fee
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": self.time,
+            "kind": self.kind.value,
+            "price": str(self.price),
+            "quantity": str(self.quantity),
+            "fee": str(self.fee),
+            "pnl": str(self.pnl),
+            "client_order_id": self.client_order_id,
+            "trade_id": self.trade_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TradeRecord:
+        return cls(
+            time=int(data["time"]),
+            kind=TradeKind(data["kind"]),
+            price=Decimal(data["price"]),
+            quantity=Decimal(data["quantity"]),
+            fee=Decimal(data["fee"]),
+            pnl=Decimal(data["pnl"]),
+            client_order_id=str(data["client_order_id"]),
+            trade_id=str(data["trade_id"]),
+        )
+
+
+@dataclass(slots=True)
+class Position:
+    """A net position in one symbol, in base units; every amount is Decimal."""
+
+    symbol: str
+    quantity: Decimal = ZERO
+    entry_price: Decimal = ZERO
+    realised_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO
+
+    @property
+    def side(self) -> str:
+        """``"long"``, ``"short"`` or ``"flat"``."""
+        if self.quantity > 0:
+            return "long"
+        if self.quantity < 0:
+            return "short"
+        return "flat"
+
+    def apply_fill(self, fill: Fill) -> list[TradeRecord]:
+        """Move the position by one fill; return the trade legs it produced."""
+        signed = fill.signed_quantity
+        self.fees += fill.fee
+        legs: list[TradeRecord] = []
+        qty = self.quantity
+        if qty == 0 or (qty > 0) == (signed > 0):
+            total = qty + signed
+            self.entry_price = (abs(qty) * self.entry_price + fill.quantity * fill.price) / abs(
+                total
+            )
+            self.quantity = total
+            kind = TradeKind.OPEN_LONG if signed > 0 else TradeKind.OPEN_SHORT
+            legs.append(_leg(fill, kind, fill.quantity, fill.fee, ZERO))
+            return legs
+        closing = min(abs(qty), fill.quantity)
+        direction = 1 if qty > 0 else -1
+        pnl = (fill.price - self.entry_price) * closing * direction
+        self.realised_pnl += pnl
+        close_fee = fill.fee * closing / fill.quantity
+        kind = TradeKind.CLOSE_LONG if qty > 0 else TradeKind.CLOSE_SHORT
+        legs.append(_leg(fill, kind, closing, close_fee, pnl))
+        self.quantity = qty + signed
+        rest = fill.quantity - closing
+        if self.quantity == 0:
+            self.entry_price = ZERO
+        elif rest > 0:
+            self.entry_price = fill.price
+            kind = TradeKind.OPEN_LONG if signed > 0 else TradeKind.OPEN_SHORT
+            legs.append(_leg(fill, kind, rest, fill.fee - close_fee, ZERO))
+        return legs
+
+    def apply_funding(self, mark_price: Decimal, rate: Decimal) -> Decimal:
+        """Book a funding payment (positive rate: longs pay shorts); return the amount received."""
+        amount = -self.quantity * mark_price * rate
+        self.funding += amount
+        return amount
+
+    def unrealised_pnl(self, mark_price: Decimal) -> Decimal:
+        return (mark_price - self.entry_price) * self.quantity if self.quantity else ZERO
+
+    def notional(self, mark_price: Decimal) -> Decimal:
+        return abs(self.quantity) * mark_price
+
+    def margin(self, leverage: int) -> Decimal:
+        """Isolated initial margin held by the position: ``|qty| * entry / leverage``."""
+        return abs(self.quantity) * self.entry_price / leverage
+
+    def liquidation_price(
+        self, leverage: int, maintenance_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN_RATE
+    ) -> Decimal | None:
+        """Isolated-margin liquidation price (see the module docstring); None when flat."""
+        if self.quantity == 0:
+            return None
+        inverse = ONE / leverage
+        if self.quantity > 0:
+            return max(ZERO, self.entry_price * (ONE - inverse) / (ONE - maintenance_rate))
+        return self.entry_price * (ONE + inverse) / (ONE + maintenance_rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "quantity": str(self.quantity),
+            "entry_price": str(self.entry_price),
+            "realised_pnl": str(self.realised_pnl),
+            "fees": str(self.fees),
+            "funding": str(self.funding),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Position:
+        return cls(
+            symbol=str(data["symbol"]),
+            quantity=Decimal(data["quantity"]),
+            entry_price=Decimal(data["entry_price"]),
+            realised_pnl=Decimal(data["realised_pnl"]),
+            fees=Decimal(data["fees"]),
+            funding=Decimal(data.get("funding", "0")),
+        )
+
+
+def _leg(fill: Fill, kind: TradeKind, qty: Decimal, fee: Decimal, pnl: Decimal) -> TradeRecord:
+    return TradeRecord(
+        time=fill.time,
+        kind=kind,
+        price=fill.price,
+        quantity=qty,
+        fee=fee,
+        pnl=pnl,
+        client_order_id=fill.client_order_id,
+        trade_id=fill.trade_id,
+    )

@@ -1,0 +1,611 @@
+"""``BotCore``: one strategy instance with its candles, portfolio and risk gate. No I/O.
+
+Feeding (the backtest driver or the live service calls these; all synchronous)::
+
+    bot = BotCore(bot_id, instrument, "15m", strategy, execution, capital=Decimal(1000))
+    bot.restore(snapshot)                 # optional: resume exactly after a restart
+    bot.load_history(candles)             # past closed candles, no hooks called
+    bot.start()                           # strategy.on_start()
+    bot.on_price(time_ms, price)          # every trade price (backtests: every 1m close)
+    bot.on_mark_price(time_ms, mark)      # USD-M mark price
+    bot.on_book_ticker(time_ms, bid, ask)
+    bot.on_forming_candle(candle)         # the unclosed candle, when the feed has it
+    bot.on_candle_closed(candle)          # a closed candle of the bot's interval
+    bot.on_funding(time_ms, rate, mark)   # a funding payment (USD-M)
+    bot.stop()
+
+A simulated execution client must see each price *before* the bot (so a market order fills at
+the price that triggered it): ``sim.on_price(t, p); bot.on_price(t, p)``.
+
+Orders: strategy command -> ``submit_order`` (size from quote amount, round to the filters) ->
+``OrderIntent`` with a deterministic client order id -> ``IntentCreated`` event (persist it!) ->
+risk gate -> ``ExecutionClient.submit``. Execution events come back through
+``on_order_event`` (the client's sink), update the order (state machine) and the portfolio at
+once; the strategy's ``on_order``/``on_fill`` are called after the current hook returns, so a
+simulated fill never re-enters a strategy mid-hook, exactly as a live fill would arrive later.
+
+Persistence: ``snapshot()`` returns the whole bot state as JSON-able data and ``restore()``
+reloads it before ``start()``; a simulated account is snapshotted by its own client
+(``SimulatedExchange.snapshot``), the service stores both side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
+
+from binbot.domain.candle import Candle
+from binbot.domain.fills import Fill
+from binbot.domain.instrument import Instrument
+from binbot.domain.market import Market, interval_ms
+from binbot.domain.orders import (
+    TERMINAL,
+    Order,
+    OrderEvent,
+    OrderIntent,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    make_client_order_id,
+)
+from binbot.engine.events import (
+    BotEvent,
+    BotEventSink,
+    FillRecorded,
+    IntentCreated,
+    OrderUpdated,
+    StatusChanged,
+    StrategyErrored,
+)
+from binbot.engine.portfolio import Portfolio
+from binbot.engine.risk import RiskGate, RiskInput, RiskLimits, TradingState
+from binbot.ports.execution import ExecutionClient
+from binbot.strategy.base import Strategy
+from binbot.strategy.candles import CandleSeries
+from binbot.strategy.context import PositionView
+from binbot.strategy.safe import DEFAULT_MAX_CONSECUTIVE_ERRORS, HookGuard, StrategyFailure
+
+SNAPSHOT_VERSION: Final = 1
+_NAN: Final = math.nan
+_RECENT_ORDERS: Final = 200
+
+
+class BotStatus(StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+def _ignore(event: BotEvent) -> None:
+    """Default event sink."""
+
+
+def _decimal(value: Decimal | float | int | None) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number, was {value}")
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+class BotCore:
+    """The synchronous heart of a bot (see the module docstring)."""
+
+    def __init__(
+        self,
+        bot_id: str,
+        instrument: Instrument,
+        interval: str,
+        strategy: Strategy,
+        execution: ExecutionClient,
+        *,
+        capital: Decimal,
+        leverage: int = 1,
+        risk_limits: RiskLimits | None = None,
+        max_consecutive_errors: int = DEFAULT_MAX_CONSECUTIVE_ERRORS,
+        events: BotEventSink | None = None,
+        candle_capacity: int = 1000,
+        max_trades: int | None = 10_000,
+    ) -> None:
+        self._interval_ms = interval_ms(interval)
+        self._bot_id = bot_id
+        self._instrument = instrument
+        self._interval = interval
+        self._strategy = strategy
+        self._execution = execution
+        self._events: BotEventSink = events or _ignore
+        self.log = logging.getLogger(f"binbot.bot.{bot_id}")
+        self.portfolio = Portfolio(instrument.market, instrument.symbol, capital, leverage,
+                                   max_trades=max_trades)
+        self.risk = RiskGate(instrument, risk_limits)
+        self._candles = CandleSeries(candle_capacity)
+        self._forming: Candle | None = None
+        self._time = 0
+        self._price = _NAN
+        self._mark = _NAN
+        self._bid = _NAN
+        self._ask = _NAN
+        self._status = BotStatus.CREATED
+        self._status_reason = ""
+        self._resume_paused = False
+        self._orders: dict[str, Order] = {}
+        self._recent: deque[Order] = deque(maxlen=_RECENT_ORDERS)
+        self._intent_seq = 0
+        self._pending: deque[tuple[Callable[[Any], None], Any]] = deque()
+        self._in_hook = False
+        self._in_command = 0
+        self._draining = False
+        self._guard = HookGuard(strategy.log, max_consecutive_errors=max_consecutive_errors,
+                                on_failure=self._report_failure, on_trip=self._trip)
+        self._trade_hook: Callable[[float], None] | None = None
+        self._mark_hook: Callable[[float], None] | None = None
+        self._book_hook: Callable[[float], None] | None = None
+        strategy.bind(self, logging.getLogger(f"binbot.strategy.{strategy.name}.{bot_id}"))
+        execution.bind(self.on_order_event)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def status(self) -> BotStatus:
+        return self._status
+
+    @property
+    def status_reason(self) -> str:
+        return self._status_reason
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._strategy
+
+    def load_history(self, candles: Iterable[Candle]) -> None:
+        """Append past closed candles without calling any hook (before ``start``)."""
+        for candle in candles:
+            if candle.closed:
+                self._candles.append(candle)
+
+    def start(self) -> None:
+        """Start (or restart after ``restore``) the strategy; a bot restored while paused stays
+        paused until ``resume``."""
+        if self._resume_paused:
+            self._set_status(BotStatus.PAUSED, self._status_reason)
+            return
+        self._set_status(BotStatus.RUNNING, "")
+        self._call("on_start", self._strategy.on_start, None)
+        self._drain()
+
+    def pause(self, reason: str) -> None:
+        """Stop calling the strategy (orders stay as they are)."""
+        if self._status is BotStatus.RUNNING:
+            self._set_status(BotStatus.PAUSED, reason)
+
+    def resume(self) -> None:
+        """Resume a paused bot: the strategy gets ``on_start`` again."""
+        if self._status is BotStatus.PAUSED:
+            self._resume_paused = False
+            self._guard.succeeded()
+            self.start()
+
+    def stop(self) -> None:
+        if self._status is BotStatus.STOPPED:
+            return
+        if self._status is BotStatus.RUNNING:
+            self._call("on_stop", self._strategy.on_stop, None)
+        self._set_status(BotStatus.STOPPED, "stopped")
+        self._drain()
+
+    # -- market feed (hot path) ----------------------------------------------------------
+
+    def on_price(self, time_ms: int, price: float) -> None:
+        """A trade price. Kept lean: backtests call it for every 1m bar."""
+        self._time = time_ms
+        self._price = price
+        hook = self._trade_hook
+        if hook is None:
+            return
+        self._in_hook = True
+        try:
+            hook(price)
+        except Exception as e:
+            self._guard.failed("on_price", e)
+        else:
+            if self._guard.errors:
+                self._guard.succeeded()
+        self._in_hook = False
+        if self._pending:
+            self._drain()
+
+    def on_mark_price(self, time_ms: int, mark: float) -> None:
+        self._time = time_ms
+        self._mark = mark
+        if self._mark_hook is not None:
+            self._call("on_price", self._mark_hook, mark)
+            self._drain()
+
+    def on_book_ticker(self, time_ms: int, bid: float, ask: float) -> None:
+        self._time = time_ms
+        self._bid = bid
+        self._ask = ask
+        if self._book_hook is not None:
+            self._call("on_price", self._book_hook, (bid + ask) / 2)
+            self._drain()
+
+    def on_forming_candle(self, candle: Candle) -> None:
+        if not candle.closed:
+            self._forming = candle
+
+    def on_candle_closed(self, candle: Candle) -> None:
+        """A closed candle of the bot's interval; older or repeated candles are ignored."""
+        if not candle.closed:
+            raise ValueError(f"candle at {candle.open_time} is not closed")
+        if not self._candles.append(candle):
+            return
+        self._forming = None
+        self._time = max(self._time, candle.close_time)
+        if self._status is BotStatus.RUNNING:
+            self._call("on_candle", self._strategy.on_candle, candle)
+        self._drain()
+
+    def on_funding(self, time_ms: int, rate: Decimal, mark: float | None = None) -> Decimal:
+        """Book a funding payment at ``rate``; return the amount received."""
+        self._time = time_ms
+        reference = mark if mark is not None else self._mark_or_last()
+        if math.isnan(reference):
+            return Decimal(0)
+        return self.portfolio.apply_funding(Decimal(repr(reference)), rate)
+
+    # -- execution events ----------------------------------------------------------------
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """The execution client's sink."""
+        order = self._orders.get(event.client_order_id)
+        if order is None:
+            if event.fill is None:
+                self.log.info("ignoring event for unknown order %s", event.client_order_id)
+                return
+            order = self._external_order(event.fill)
+        self._apply(order, event)
+        if not self._in_hook and not self._in_command:
+            self._drain()
+
+    def _apply(self, order: Order, event: OrderEvent) -> None:
+        if not order.apply(event):
+            self.log.debug("ignored %s for %s in %s", event.status, order.client_order_id,
+                           order.status)
+            return
+        fill = event.fill
+        if fill is not None:
+            legs = self.portfolio.apply_fill(fill)
+            self._events(FillRecorded(self._bot_id, fill, tuple(legs)))
+            self._pending.append((self._strategy.on_fill, fill))
+        self._events(OrderUpdated(self._bot_id, event.time, order.to_dict()))
+        if order.status in TERMINAL:
+            self._orders.pop(order.client_order_id, None)
+            self._recent.append(order)
+        self._pending.append((self._strategy.on_order, order))
+
+    def _external_order(self, fill: Fill) -> Order:
+        intent = OrderIntent(
+            bot_id=self._bot_id, intent_seq=-1, client_order_id=fill.client_order_id,
+            market=self._instrument.market, symbol=fill.symbol, side=OrderSide(fill.side),
+            type=OrderType.MARKET, quantity=fill.quantity, created_time=fill.time,
+            tag="external",
+        )
+        order = Order(intent, status=OrderStatus.EXTERNAL)
+        self._orders[order.client_order_id] = order
+        return order
+
+    # -- StrategyContext: views ----------------------------------------------------------
+
+    @property
+    def bot_id(self) -> str:
+        return self._bot_id
+
+    @property
+    def instrument(self) -> Instrument:
+        return self._instrument
+
+    @property
+    def market(self) -> Market:
+        return self._instrument.market
+
+    @property
+    def interval(self) -> str:
+        return self._interval
+
+    @property
+    def time(self) -> int:
+        return self._time
+
+    @property
+    def price(self) -> float:
+        return self._price
+
+    @property
+    def mark_price(self) -> float:
+        return self._mark
+
+    @property
+    def best_bid(self) -> float:
+        return self._bid
+
+    @property
+    def best_ask(self) -> float:
+        return self._ask
+
+    @property
+    def candles(self) -> CandleSeries:
+        return self._candles
+
+    @property
+    def forming(self) -> Candle | None:
+        return self._forming
+
+    @property
+    def position(self) -> PositionView:
+        p = self.portfolio.position
+        price = self._valuation_price()
+        return PositionView(
+            side="long" if p.quantity > 0 else "short" if p.quantity < 0 else "flat",
+            quantity=p.quantity,
+            entry_price=p.entry_price,
+            unrealised_pnl=p.unrealised_pnl(price) if price is not None else Decimal(0),
+            realised_pnl=p.realised_pnl,
+            fees=p.fees,
+            leverage=self.portfolio.leverage,
+            liquidation_price=self.portfolio.liquidation_price(),
+        )
+
+    @property
+    def balance(self) -> Decimal:
+        return self.portfolio.balance
+
+    @property
+    def equity(self) -> Decimal:
+        return self.portfolio.equity(self._valuation_price())
+
+    def open_orders(self) -> list[Order]:
+        return [o for o in self._orders.values() if o.is_open]
+
+    @property
+    def recent_orders(self) -> list[Order]:
+        """The last terminal orders, oldest first (bounded)."""
+        return list(self._recent)
+
+    # -- StrategyContext: commands -------------------------------------------------------
+
+    def submit_order(
+        self,
+        side: OrderSide,
+        type_: OrderType = OrderType.MARKET,
+        *,
+        quantity: Decimal | float | None = None,
+        quote_amount: Decimal | float | None = None,
+        price: Decimal | float | None = None,
+        stop_price: Decimal | float | None = None,
+        reduce_only: bool = False,
+        time_in_force: TimeInForce | None = None,
+        tag: str = "",
+    ) -> Order | None:
+        """Size, round, risk-check and send an order (see ``StrategyContext``)."""
+        inst = self._instrument
+        buy = side is OrderSide.BUY
+        limit = _decimal(price)
+        stop = _decimal(stop_price)
+        if limit is not None:
+            limit = inst.round_price(limit, buy=buy)
+        if stop is not None:
+            stop = inst.round_price(stop, buy=buy)
+        reference = limit or stop or self._last_decimal()
+        qty = _decimal(quantity)
+        if qty is None:
+            amount = _decimal(quote_amount)
+            if amount is None or reference is None or reference <= 0:
+                self.log.warning("order not formed: needs quantity or quote_amount and a price")
+                return None
+            qty = amount / reference
+        qty = inst.round_qty(qty, market_order=type_ is not OrderType.LIMIT)
+        if qty <= 0:
+            self.log.warning("order not formed: quantity rounds to zero (step %s)", inst.step_size)
+            return None
+        intent = OrderIntent(
+            bot_id=self._bot_id, intent_seq=self._intent_seq,
+            client_order_id=make_client_order_id(self._bot_id, self._intent_seq),
+            market=inst.market, symbol=inst.symbol, side=side, type=type_, quantity=qty,
+            created_time=self._time, price=limit, stop_price=stop,
+            time_in_force=time_in_force, reduce_only=reduce_only, tag=tag,
+        )
+        self._intent_seq += 1
+        return self._send(intent, reference)
+
+    def close_position(self, *, price: Decimal | float | None = None,
+                       tag: str = "") -> Order | None:
+        qty = self.portfolio.position.quantity
+        if qty == 0:
+            return None
+        side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+        kind = OrderType.MARKET if price is None else OrderType.LIMIT
+        return self.submit_order(
+            side, kind, quantity=abs(qty), price=price,
+            reduce_only=self.market is Market.USDM,
+            time_in_force=None if price is None else TimeInForce.GTC, tag=tag,
+        )
+
+    def cancel(self, client_order_id: str) -> None:
+        order = self._orders.get(client_order_id)
+        if order is None or not order.is_open:
+            return
+        self._in_command += 1
+        try:
+            self._execution.cancel(client_order_id)
+        finally:
+            self._in_command -= 1
+        if not self._in_hook:
+            self._drain()
+
+    def _send(self, intent: OrderIntent, reference: Decimal | None) -> Order:
+        order = Order(intent)
+        cid = intent.client_order_id
+        self._orders[cid] = order
+        self._events(IntentCreated(self._bot_id, intent))
+        reason = self.risk.check(intent, RiskInput(
+            running=self._status is BotStatus.RUNNING,
+            price=reference if reference is not None else Decimal(0),
+            position_qty=self.portfolio.position.quantity,
+            capital=self.portfolio.capital,
+            leverage=self.portfolio.leverage,
+        ))
+        if reason:
+            self._apply(order, OrderEvent(cid, OrderStatus.REJECTED, self._time, reason=reason))
+        else:
+            self._apply(order, OrderEvent(cid, OrderStatus.SUBMITTED, self._time))
+            self._in_command += 1
+            try:
+                self._execution.submit(intent)
+            finally:
+                self._in_command -= 1
+        if not self._in_hook:
+            self._drain()
+        return order
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _call(self, name: str, hook: Callable[[Any], None] | Callable[[], None],
+              arg: Any) -> None:
+        was_in_hook = self._in_hook
+        self._in_hook = True
+        try:
+            if arg is None:
+                hook()  # type: ignore[call-arg]
+            else:
+                hook(arg)  # type: ignore[call-arg]
+        except Exception as e:
+            self._guard.failed(name, e)
+        else:
+            self._guard.succeeded()
+        finally:
+            self._in_hook = was_in_hook
+
+    def _drain(self) -> None:
+        if self._draining or self._in_hook:
+            return
+        self._draining = True
+        try:
+            while self._pending:
+                hook, arg = self._pending.popleft()
+                if self._status is BotStatus.RUNNING:
+                    self._call(hook.__name__, hook, arg)
+        finally:
+            self._draining = False
+
+    def _route(self) -> None:
+        running = self._status is BotStatus.RUNNING
+        source = self._strategy.price_source
+        hook = self._strategy.on_price
+        self._trade_hook = hook if running and source == "trade" else None
+        self._mark_hook = hook if running and source == "mark" else None
+        self._book_hook = hook if running and source == "book_mid" else None
+
+    def _set_status(self, status: BotStatus, reason: str) -> None:
+        self._status = status
+        self._status_reason = reason
+        self._route()
+        self._events(StatusChanged(self._bot_id, self._time, status.value, reason))
+
+    def _report_failure(self, failure: StrategyFailure) -> None:
+        self._events(StrategyErrored(self._bot_id, self._time, failure))
+
+    def _trip(self, reason: str) -> None:
+        self.log.error("pausing bot %s: %s", self._bot_id, reason)
+        self.pause(reason)
+
+    def _last_decimal(self) -> Decimal | None:
+        return None if math.isnan(self._price) else Decimal(repr(self._price))
+
+    def _mark_or_last(self) -> float:
+        return self._price if math.isnan(self._mark) else self._mark
+
+    def _valuation_price(self) -> Decimal | None:
+        price = self._mark_or_last()
+        return None if math.isnan(price) else Decimal(repr(price))
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole bot state as JSON-able data (see ``restore``)."""
+        state = self._strategy.save_state()
+        json.dumps(state)  # fail here, loudly, if a strategy stored something unserialisable
+        candles = self._candles
+        return {
+            "version": SNAPSHOT_VERSION,
+            "bot_id": self._bot_id,
+            "strategy": {
+                "name": self._strategy.name,
+                "params": self._strategy.params.model_dump(mode="json"),
+                "state": state,
+            },
+            "status": self._status.value,
+            "status_reason": self._status_reason,
+            "risk": {"state": self.risk.state.value, "reason": self.risk.state_reason},
+            "errors": self._guard.errors,
+            "intent_seq": self._intent_seq,
+            "time": self._time,
+            "prices": [_json_float(v) for v in (self._price, self._mark, self._bid, self._ask)],
+            "portfolio": self.portfolio.snapshot(),
+            "orders": [o.to_dict() for o in self._orders.values()],
+            "candles": {
+                "open_time": candles.open_time.tolist(),
+                "ohlcv": [c.tolist() for c in (candles.open, candles.high, candles.low,
+                                               candles.close, candles.volume)],
+            },
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Reload a ``snapshot`` (before ``start``)."""
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported snapshot version, was {data.get('version')!r}")
+        if data["bot_id"] != self._bot_id or data["strategy"]["name"] != self._strategy.name:
+            raise ValueError(
+                f"snapshot of {data['bot_id']}/{data['strategy']['name']} restored into "
+                f"{self._bot_id}/{self._strategy.name}"
+            )
+        self._strategy.restore_state(data["strategy"]["state"])
+        status = BotStatus(data["status"])
+        self._resume_paused = status is BotStatus.PAUSED
+        self._status_reason = str(data["status_reason"])
+        self.risk.set_state(TradingState(data["risk"]["state"]), data["risk"]["reason"])
+        self._guard.errors = int(data["errors"])
+        self._intent_seq = int(data["intent_seq"])
+        self._time = int(data["time"])
+        self._price, self._mark, self._bid, self._ask = (
+            _NAN if v is None else float(v) for v in data["prices"]
+        )
+        self.portfolio.restore(data["portfolio"])
+        self._orders = {}
+        for raw in data["orders"]:
+            order = Order.from_dict(raw)
+            self._orders[order.client_order_id] = order
+        self._candles = CandleSeries(self._candles.capacity)
+        times = data["candles"]["open_time"]
+        columns = data["candles"]["ohlcv"]
+        for i, open_time in enumerate(times):
+            self._candles.append(Candle(
+                market=self.market, symbol=self._instrument.symbol, interval=self._interval,
+                open_time=open_time, close_time=open_time + self._interval_ms - 1,
+                open=columns[0][i], high=columns[1][i], low=columns[2][i], close=columns[3][i],
+                volume=columns[4][i], quote_volume=0.0, trades=0, taker_buy_volume=0.0,
+                taker_buy_quote_volume=0.0, closed=True,
+            ))
+
+
+def _json_float(value: float) -> float | None:
+    return None if math.isnan(value) else value

@@ -1,0 +1,116 @@
+"""The simulated account behind one bot: balances, the position, margin and funding.
+
+USD-M: ``balance`` is the wallet balance in the quote asset (realised PnL, fees and funding land
+there); an order that would leave the wallet below the position's isolated initial margin is
+refused. Spot: ``balance`` is the quote balance and the position quantity is the base balance,
+which can never go negative (no shorting); a buy needs ``price * qty + fee`` of quote.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any, Final
+
+from binbot.domain.fills import Fill
+from binbot.domain.market import Market
+from binbot.domain.positions import Position, TradeRecord
+from binbot.sim.config import SimConfig
+
+_INF: Final = math.inf
+
+
+class SimAccount:
+    """Balances and the position of a simulated account, all Decimal."""
+
+    def __init__(self, config: SimConfig, symbol: str) -> None:
+        self._config = config
+        self._spot = config.market is Market.SPOT
+        self.balance: Decimal = config.starting_balance
+        self.position = Position(symbol)
+        # Float thresholds at which the mark price liquidates the position (+-inf: none).
+        self.liquidate_below = -_INF
+        self.liquidate_above = _INF
+
+    @property
+    def spot(self) -> bool:
+        return self._spot
+
+    @property
+    def base_balance(self) -> Decimal:
+        """Spot: the base asset held (the position); USD-M: the signed position quantity."""
+        return self.position.quantity
+
+    def refusal(self, fill: Fill) -> str:
+        """Return why the account cannot take ``fill`` ("" when it can)."""
+        if self._spot:
+            if fill.side == "BUY" and fill.notional + fill.fee > self.balance:
+                return (
+                    f"insufficient balance: need {fill.notional + fill.fee} "
+                    f"{self._config.quote_asset}, was {self.balance}"
+                )
+            if fill.side == "SELL" and fill.quantity > self.position.quantity:
+                return f"insufficient balance: sell {fill.quantity}, was {self.position.quantity}"
+            return ""
+        before = self.position.quantity
+        trial = replace(self.position)
+        legs = trial.apply_fill(fill)
+        after = trial.quantity
+        reducing = abs(after) <= abs(before) and (after == 0 or (after > 0) == (before > 0))
+        if reducing:
+            return ""
+        wallet = self.balance + sum((leg.pnl for leg in legs), Decimal(0)) - fill.fee
+        need = trial.margin(self._config.leverage)
+        if wallet < need:
+            return f"margin is insufficient: need {need}, wallet would be {wallet}"
+        return ""
+
+    def apply(self, fill: Fill) -> list[TradeRecord]:
+        """Book a fill (call ``refusal`` first); return the trade legs."""
+        legs = self.position.apply_fill(fill)
+        if self._spot:
+            self.balance -= fill.signed_quantity * fill.price + fill.fee
+        else:
+            self.balance += sum((leg.pnl for leg in legs), Decimal(0)) - fill.fee
+        self._update_liquidation()
+        return legs
+
+    def apply_funding(self, mark_price: Decimal, rate: Decimal) -> Decimal:
+        """USD-M funding: move the wallet by the payment; return it (0 on spot or flat)."""
+        if self._spot or self.position.quantity == 0:
+            return Decimal(0)
+        amount = self.position.apply_funding(mark_price, rate)
+        self.balance += amount
+        return amount
+
+    def liquidation_price(self) -> Decimal | None:
+        if self._spot:
+            return None
+        return self.position.liquidation_price(
+            self._config.leverage, self._config.maintenance_margin_rate
+        )
+
+    def equity(self, price: Decimal) -> Decimal:
+        if self._spot:
+            return self.balance + self.position.quantity * price
+        return self.balance + self.position.unrealised_pnl(price)
+
+    def _update_liquidation(self) -> None:
+        self.liquidate_below = -_INF
+        self.liquidate_above = _INF
+        price = self.liquidation_price()
+        if price is None:
+            return
+        if self.position.quantity > 0:
+            self.liquidate_below = float(price)
+        else:
+            self.liquidate_above = float(price)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"balance": str(self.balance), "position": self.position.to_dict()}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.balance = Decimal(data["balance"])
+        self.position = Position.from_dict(data["position"])
+        self._update_liquidation()

@@ -1,0 +1,219 @@
+"""The strategy base class users subclass.
+
+Write a strategy by subclassing ``Strategy``, declaring ``Params`` and overriding hooks::
+
+    class SmaCross(Strategy):
+        name = "sma_cross"
+
+        class Params(StrategyParams):
+            fast: int = Field(10, ge=1)
+            slow: int = Field(30, ge=2)
+
+        params: Params
+
+        def on_candle(self, candle: Candle) -> None:
+            close = self.candles.close
+            ...
+            self.buy(quote_amount=100)
+
+Hooks (all synchronous, all optional; the engine catches and logs exceptions and pauses the bot
+after ``max_consecutive_errors`` in a row):
+
+- ``on_start()``: every (re)start, after ``state`` was restored and past candles loaded.
+- ``on_candle(candle)``: a candle closed (``self.candles`` already contains it).
+- ``on_price(price)``: a real-time price (source per ``price_source``: trade, mark or book mid);
+  ``self.forming`` is the unclosed candle. Keep it cheap: backtests call it for every 1m bar.
+- ``on_order(order)``: an order changed state. ``on_fill(fill)``: one of our orders executed.
+- ``on_stop()``: the bot is stopping.
+
+Views: ``time``, ``price``, ``candles`` (numpy arrays, ``candles.to_frame()``), ``forming``,
+``position``, ``balance``, ``equity``, ``open_orders()``. Commands: ``buy``, ``sell``, ``close``,
+``cancel``; they pass the risk gate and return the ``Order`` (possibly REJECTED) or None.
+``state`` is a JSON-serialisable dict the engine persists and restores; override
+``save_state``/``restore_state`` to persist private attributes as well. ``log`` is the
+strategy's own logger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+
+from binbot.domain.candle import Candle
+from binbot.domain.fills import Fill
+from binbot.domain.market import Market
+from binbot.domain.orders import Order, OrderSide, OrderType, TimeInForce
+from binbot.strategy.candles import CandleSeries
+from binbot.strategy.context import PositionView, PriceSource, StrategyContext
+from binbot.strategy.params import StrategyParams, validate_params
+
+INTERFACE_VERSION: Final = 1
+
+Number = Decimal | float | int
+
+
+class StrategyNotBound(RuntimeError):
+    """A view or command was used before the engine attached the strategy to a bot."""
+
+
+class Strategy:
+    """Base class of every strategy (see the module docstring)."""
+
+    name: ClassVar[str] = "strategy"
+    interface_version: ClassVar[int] = INTERFACE_VERSION
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+
+    params: StrategyParams
+
+    def __init__(self, params: Mapping[str, Any] | StrategyParams | None = None) -> None:
+        self.params = validate_params(self.name, type(self).Params, params)
+        self.state: dict[str, Any] = {}
+        self.price_source: PriceSource = "trade"
+        self.log = logging.getLogger(f"binbot.strategy.{self.name}")
+        self._ctx: StrategyContext | None = None
+
+    # -- engine side ---------------------------------------------------------------------
+
+    def bind(self, context: StrategyContext, logger: logging.Logger | None = None) -> None:
+        """Attach the strategy to its bot (called by the engine)."""
+        self._ctx = context
+        if logger is not None:
+            self.log = logger
+
+    def save_state(self) -> dict[str, Any]:
+        """Return what must survive a restart (JSON-serialisable). Default: ``state``."""
+        return dict(self.state)
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """Reload what ``save_state`` returned. Called before ``on_start``."""
+        self.state = dict(state)
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """The bot (re)started."""
+
+    def on_candle(self, candle: Candle) -> None:
+        """A candle closed."""
+
+    def on_price(self, price: float) -> None:
+        """A real-time price arrived."""
+
+    def on_order(self, order: Order) -> None:
+        """One of our orders changed state."""
+
+    def on_fill(self, fill: Fill) -> None:
+        """One of our orders (or a liquidation of our position) executed."""
+
+    def on_stop(self) -> None:
+        """The bot is stopping."""
+
+    # -- views ---------------------------------------------------------------------------
+
+    @property
+    def ctx(self) -> StrategyContext:
+        if self._ctx is None:
+            raise StrategyNotBound(f"strategy {self.name} is not attached to a bot yet")
+        return self._ctx
+
+    @property
+    def market(self) -> Market:
+        return self.ctx.market
+
+    @property
+    def symbol(self) -> str:
+        return self.ctx.instrument.symbol
+
+    @property
+    def time(self) -> int:
+        return self.ctx.time
+
+    @property
+    def price(self) -> float:
+        return self.ctx.price
+
+    @property
+    def candles(self) -> CandleSeries:
+        return self.ctx.candles
+
+    @property
+    def forming(self) -> Candle | None:
+        return self.ctx.forming
+
+    @property
+    def position(self) -> PositionView:
+        return self.ctx.position
+
+    @property
+    def balance(self) -> Decimal:
+        return self.ctx.balance
+
+    @property
+    def equity(self) -> Decimal:
+        return self.ctx.equity
+
+    def open_orders(self) -> list[Order]:
+        return self.ctx.open_orders()
+
+    # -- commands ------------------------------------------------------------------------
+
+    def buy(
+        self,
+        quantity: Number | None = None,
+        *,
+        quote_amount: Number | None = None,
+        price: Number | None = None,
+        reduce_only: bool = False,
+        time_in_force: TimeInForce | None = None,
+        tag: str = "",
+    ) -> Order | None:
+        """Buy ``quantity`` base (or ``quote_amount`` worth); a limit order when ``price``."""
+        return self._order(OrderSide.BUY, quantity, quote_amount, price, reduce_only,
+                           time_in_force, tag)
+
+    def sell(
+        self,
+        quantity: Number | None = None,
+        *,
+        quote_amount: Number | None = None,
+        price: Number | None = None,
+        reduce_only: bool = False,
+        time_in_force: TimeInForce | None = None,
+        tag: str = "",
+    ) -> Order | None:
+        """Sell ``quantity`` base (or ``quote_amount`` worth); a limit order when ``price``."""
+        return self._order(OrderSide.SELL, quantity, quote_amount, price, reduce_only,
+                           time_in_force, tag)
+
+    def close(self, *, price: Number | None = None, tag: str = "") -> Order | None:
+        """Close the whole position (reduce-only on futures); None when flat."""
+        return self.ctx.close_position(price=_num(price), tag=tag)
+
+    def stop_order(self, side: OrderSide, quantity: Number, stop_price: Number, *,
+                   take_profit: bool = False, reduce_only: bool = True,
+                   tag: str = "") -> Order | None:
+        """A STOP_MARKET (or TAKE_PROFIT_MARKET) order triggered by the trade price."""
+        kind = OrderType.TAKE_PROFIT_MARKET if take_profit else OrderType.STOP_MARKET
+        return self.ctx.submit_order(side, kind, quantity=_num(quantity),
+                                     stop_price=_num(stop_price), reduce_only=reduce_only,
+                                     tag=tag)
+
+    def cancel(self, client_order_id: str) -> None:
+        self.ctx.cancel(client_order_id)
+
+    def _order(self, side: OrderSide, quantity: Number | None, quote_amount: Number | None,
+               price: Number | None, reduce_only: bool, time_in_force: TimeInForce | None,
+               tag: str) -> Order | None:
+        kind = OrderType.MARKET if price is None else OrderType.LIMIT
+        tif = time_in_force if time_in_force is not None or price is None else TimeInForce.GTC
+        return self.ctx.submit_order(side, kind, quantity=_num(quantity),
+                                     quote_amount=_num(quote_amount), price=_num(price),
+                                     reduce_only=reduce_only, time_in_force=tif, tag=tag)
+
+
+def _num(value: Number | None) -> Decimal | float | None:
+    if value is None or isinstance(value, Decimal | float):
+        return value
+    return Decimal(value)

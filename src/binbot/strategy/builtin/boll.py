@@ -1,0 +1,249 @@
+"""BOLL: Bollinger-band mean reversion with real-time bands (DESIGN.md, "The BOLL strategy").
+
+Bands: the last ``period - 1`` closed candles plus the forming one at the current price;
+``mid = mean``, ``std`` with ``ddof``, ``UP/DN = mid +- k * std``. State = position (flat, long,
+short) x phase (normal, above_up, below_dn), starting flat and normal:
+
+- normal: ``p > UP`` -> close a short (stop loss), phase above_up;
+  else ``p < DN`` -> close a long (stop loss), phase below_dn.
+- above_up: ``p <= UP`` -> close a long (take profit), open a short, phase normal.
+- below_dn: ``p >= DN`` -> close a short (take profit), open a long, phase normal.
+
+Spot skips the short legs. Ties: within a relative 1e-9 of a band counts as on it (inside).
+The first evaluation comes once ``period - 1`` candles have closed.
+
+Speed: in phase normal nothing can happen while the price stays strictly inside the bands, and
+``p > UP(p)`` has a closed form. With ``a``, ``M`` the mean and squared-deviation sum of the
+``n - 1`` closed values and ``u = p - a``, ``p - mid = (n-1)u/n`` and
+``var = (M + (n-1)u^2/n) / (n - ddof)``, so ``p > UP`` iff
+``u > u* = sqrt(k^2 M / ((n - ddof) c))`` with ``c = (n-1)/n * ((n-1)/n - k^2/(n - ddof))``
+(never when ``c <= 0``); symmetrically ``p < DN`` iff ``u < -u*``. After each closed candle the
+strategy computes that "quiet zone" (shrunk by a guard far larger than rounding error) and
+``on_price`` is a single comparison inside it; outside it, and in the phases above_up/below_dn,
+every price is evaluated exactly with ``BollingerBands.peek``. Decisions are therefore identical
+to evaluating every tick (``tests/unit/strategy/test_boll.py`` checks both ways).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from binbot.domain.candle import Candle
+from binbot.domain.market import Market
+from binbot.domain.orders import Order, OrderStatus
+from binbot.indicators import BollingerBands
+from binbot.strategy.base import Strategy
+from binbot.strategy.context import PriceSource
+from binbot.strategy.params import StrategyParams
+
+TIE: Final = 1e-9
+FLAT: Final = 0
+LONG: Final = 1
+SHORT: Final = -1
+NORMAL: Final = "normal"
+ABOVE_UP: Final = "above_up"
+BELOW_DN: Final = "below_dn"
+Phase = Literal["normal", "above_up", "below_dn"]
+_POSITION_NAMES: Final = {FLAT: "flat", LONG: "long", SHORT: "short"}
+_INF: Final = math.inf
+
+
+class BollParams(StrategyParams):
+    """BOLL parameters. Sizing: ``quantity`` (base) or ``quote_amount`` per entry; with
+    neither, each entry uses ``capital_share`` of equity x leverage."""
+
+    period: int = Field(20, ge=2, le=10_000)
+    k: float = Field(2.0, ge=0, allow_inf_nan=False)
+    ddof: int = Field(0, ge=0)
+    price_source: PriceSource = "trade"
+    quantity: Decimal | None = Field(None, gt=0)
+    quote_amount: Decimal | None = Field(None, gt=0)
+    capital_share: float = Field(0.9, gt=0, le=1)
+
+    @field_validator("price_source", mode="before")
+    @classmethod
+    def _spelling(cls, value: Any) -> Any:
+        return "book_mid" if value in ("book mid", "book-mid", "mid") else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BollParams:
+        if self.ddof >= self.period:
+            raise ValueError(f"ddof must be < period ({self.period}), was {self.ddof}")
+        if self.quantity is not None and self.quote_amount is not None:
+            raise ValueError("give quantity or quote_amount, not both")
+        return self
+
+
+class Boll(Strategy):
+    """The default strategy (see the module docstring)."""
+
+    name = "boll"
+    Params = BollParams
+    params: BollParams
+
+    def __init__(self, params: Mapping[str, Any] | StrategyParams | None = None) -> None:
+        super().__init__(params)
+        p = self.params
+        self.price_source = p.price_source
+        self._n = p.period
+        self._bands = BollingerBands(p.period, p.k, p.ddof)
+        self._position = FLAT
+        self._phase: Phase = NORMAL
+        self._shorts = True
+        # Prices strictly between _lo and _hi cannot change anything (see module docstring).
+        self._lo = -_INF
+        self._hi = _INF
+        self._threshold = _INF  # u*
+        self._anchor = 0.0  # a: mean of the closed part of the window
+        n, k, ddof = p.period, p.k, p.ddof
+        weight = (n - 1) / n
+        self._c = weight * (weight - k * k / (n - ddof))
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def intended_position(self) -> str:
+        """"flat", "long" or "short": the position the state machine is in."""
+        return _POSITION_NAMES[self._position]
+
+    @property
+    def bands(self) -> tuple[float, float, float]:
+        """Real-time ``(mid, up, dn)`` at the current price (NaN before the first evaluation)."""
+        return self._bands.peek(self.price)
+
+    def save_state(self) -> dict[str, Any]:
+        return {**self.state, "position": self._position, "phase": self._phase}
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        super().restore_state(state)
+        position = int(state.get("position", FLAT))
+        phase = state.get("phase", NORMAL)
+        if position not in _POSITION_NAMES or phase not in (NORMAL, ABOVE_UP, BELOW_DN):
+            raise ValueError(f"bad BOLL state, was position={position!r} phase={phase!r}")
+        self._position = position
+        self._phase = phase
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self._shorts = self.market is not Market.SPOT
+        self._bands = BollingerBands(self._n, self.params.k, self.params.ddof)
+        for close in self.candles.close[-(self._n - 1) :].tolist():
+            self._bands.update(close)
+        self._refresh_tail()
+
+    def on_candle(self, candle: Candle) -> None:
+        self._bands.update(candle.close)
+        self._refresh_tail()
+
+    def on_price(self, price: float) -> None:
+        if self._lo < price < self._hi:
+            return
+        self._evaluate(price)
+
+    def on_order(self, order: Order) -> None:
+        done = order.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.CANCELED)
+        if done and order.filled_qty == 0:
+            # The state machine assumed the order would execute; follow the real position.
+            quantity = self.position.quantity
+            self._position = LONG if quantity > 0 else SHORT if quantity < 0 else FLAT
+            self.log.warning("order %s %s (%s); position now %s", order.client_order_id,
+                             order.status, order.reason, self.intended_position)
+
+    # -- the state machine -----------------------------------------------------------------
+
+    def _evaluate(self, price: float) -> None:
+        _mid, up, dn = self._bands.peek(price)
+        if math.isnan(up):
+            return
+        phase = self._phase
+        if phase == NORMAL:
+            if price > up * (1 + TIE):
+                self._break_out(SHORT, ABOVE_UP)
+            elif price < dn * (1 - TIE):
+                self._break_out(LONG, BELOW_DN)
+        elif phase == ABOVE_UP:
+            if price <= up * (1 + TIE):
+                self._fall_back(LONG, SHORT if self._shorts else FLAT)
+        elif price >= dn * (1 - TIE):
+            self._fall_back(SHORT, LONG)
+
+    def _break_out(self, stopped: int, phase: Phase) -> None:
+        """The price left the bands: stop out a position betting the other way."""
+        if self._position == stopped:
+            self._close("stop_loss")
+        self._set_phase(phase)
+
+    def _fall_back(self, profitable: int, entry: int) -> None:
+        """The price came back inside: take profit on ``profitable``, open ``entry``."""
+        if self._position == profitable:
+            self._close("take_profit")
+        if entry != FLAT:
+            self._open(entry)
+        self._set_phase(NORMAL)
+
+    def _close(self, tag: str) -> None:
+        self._position = FLAT
+        self.close(tag=tag)
+
+    def _open(self, side: int) -> None:
+        self._position = side
+        p = self.params
+        quote: Decimal | float | None = p.quote_amount
+        if p.quantity is None and quote is None:
+            view = self.position
+            quote = float(self.equity) * p.capital_share * view.leverage
+        if side == LONG:
+            self.buy(p.quantity, quote_amount=None if p.quantity else quote, tag="entry")
+        else:
+            self.sell(p.quantity, quote_amount=None if p.quantity else quote, tag="entry")
+
+    def _set_phase(self, phase: Phase) -> None:
+        self._phase = phase
+        self._update_zone()
+
+    def _refresh_tail(self) -> None:
+        """Recompute ``a`` and ``u*`` from the closed part of the window (two passes)."""
+        n = self._n
+        tail = self.candles.close[-(n - 1) :].tolist()
+        if len(tail) < n - 1:
+            self._threshold = _INF
+            self._lo, self._hi = -_INF, _INF
+            return
+        a = math.fsum(tail) / len(tail)
+        m2 = math.fsum([(x - a) * (x - a) for x in tail])
+        k, ddof = self.params.k, self.params.ddof
+        self._anchor = a
+        if self._c <= 0:
+            self._threshold = _INF
+        else:
+            self._threshold = math.sqrt(k * k * m2 / ((n - ddof) * self._c))
+        self._update_zone()
+
+    def _update_zone(self) -> None:
+        u = self._threshold
+        if not self._ready():
+            self._lo, self._hi = -_INF, _INF  # before the first evaluation
+            return
+        if self._phase != NORMAL:
+            self._lo, self._hi = _INF, -_INF  # evaluate every price
+            return
+        if u == _INF:
+            self._lo, self._hi = -_INF, _INF  # bands unreachable: nothing can happen
+            return
+        a = self._anchor
+        guard = 1e-9 * u + 1e-12 * abs(a)
+        self._lo = a - u + guard
+        self._hi = a + u - guard
+
+    def _ready(self) -> bool:
+        return len(self.candles) >= self._n - 1

@@ -1,0 +1,111 @@
+"""Closed candles as contiguous float64 arrays (and a pandas DataFrame on request).
+
+The engine appends each closed candle; strategies read ``close``, ``high``... as numpy views of
+the last ``len(series)`` candles (oldest first). Storage is a ring of twice the capacity that is
+compacted when full, so appends are O(1) amortised and views stay contiguous without copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from binbot.domain.candle import Candle
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+COLUMNS: Final = ("open", "high", "low", "close", "volume")
+
+
+class CandleSeries:
+    """The last ``capacity`` closed candles of one symbol and interval."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, was {capacity}")
+        self._capacity = capacity
+        self._times: IntArray = np.zeros(2 * capacity, dtype=np.int64)
+        self._values: FloatArray = np.zeros((len(COLUMNS), 2 * capacity), dtype=np.float64)
+        self._start = 0
+        self._end = 0
+        self._last: Candle | None = None
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def last(self) -> Candle | None:
+        """The most recent closed candle."""
+        return self._last
+
+    def append(self, candle: Candle) -> bool:
+        """Add a closed candle; a candle not newer than the last one is ignored (returns False)."""
+        if self._last is not None and candle.open_time <= self._last.open_time:
+            return False
+        if self._end == len(self._times):
+            keep = self._capacity - 1
+            self._times[:keep] = self._times[self._end - keep : self._end]
+            self._values[:, :keep] = self._values[:, self._end - keep : self._end]
+            self._start, self._end = 0, keep
+        i = self._end
+        self._times[i] = candle.open_time
+        values = self._values
+        values[0, i] = candle.open
+        values[1, i] = candle.high
+        values[2, i] = candle.low
+        values[3, i] = candle.close
+        values[4, i] = candle.volume
+        self._end = i + 1
+        if self._end - self._start > self._capacity:
+            self._start += 1
+        self._last = candle
+        return True
+
+    def extend(self, candles: Iterable[Candle]) -> None:
+        for candle in candles:
+            self.append(candle)
+
+    def _column(self, index: int) -> FloatArray:
+        view = self._values[index, self._start : self._end]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def open_time(self) -> IntArray:
+        view = self._times[self._start : self._end]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def open(self) -> FloatArray:
+        return self._column(0)
+
+    @property
+    def high(self) -> FloatArray:
+        return self._column(1)
+
+    @property
+    def low(self) -> FloatArray:
+        return self._column(2)
+
+    @property
+    def close(self) -> FloatArray:
+        return self._column(3)
+
+    @property
+    def volume(self) -> FloatArray:
+        return self._column(4)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy as a DataFrame indexed by UTC open time."""
+        index = pd.to_datetime(self.open_time, unit="ms", utc=True)
+        data = {name: self._column(i).copy() for i, name in enumerate(COLUMNS)}
+        return pd.DataFrame(data, index=index)
