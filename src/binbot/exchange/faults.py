@@ -1,0 +1,236 @@
+"""Fault injection: what the local exchange does wrong on request.
+
+One controller serves both the admin endpoint (``POST /__sim/fault`` with a JSON spec) and the
+python handle ``LocalExchange.faults``; ``apply(spec)`` is the common entry point.
+
+Kinds:
+- ``drop_ws`` (``mode`` abort|close): cut every WebSocket connection now.
+- ``silence`` (``seconds``, or none = until cleared): send nothing on WebSockets (data, replies,
+  pings, pong answers): a dead peer. ``unsilence`` ends it.
+- ``rest_429`` / ``rest_418`` (``count``, ``retry_after``): the next requests answer 429/418
+  with ``Retry-After``.
+- ``rest_1021`` (``count``): -1021 timestamp outside recvWindow.
+- ``rest_5xx`` (``count``, ``variant`` unknown|unavailable|internal|timeout|overloaded,
+  optional ``status``): Binance's 5xx answers.
+- ``rest_delay`` (``count``, ``seconds``): answer late (past a client's timeout).
+- ``malformed`` (``count``, ``mode`` json|utf8): the next WebSocket data frames are broken.
+- ``clear``: remove every fault.
+REST faults accept ``path`` (a prefix such as ``/fapi/v1/klines``) to hit only some endpoints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from binbot.exchange.clock import WallClock
+
+
+class FaultSpecError(ValueError):
+    """An admin request that does not describe a known fault."""
+
+
+_5XX: Final[dict[str, tuple[int, int, str]]] = {
+    # variant: (HTTP status, code, msg) as Binance answers them
+    "unknown": (503, -1000, "Unknown error, please check your request or try again later."),
+    "unavailable": (503, -1000, "Service Unavailable."),
+    "internal": (500, -1001, "Internal error; unable to process your request. Please try again."),
+    "timeout": (503, -1007, "Timeout waiting for response from backend server. "
+                            "Send status unknown; execution status unknown."),
+    "overloaded": (503, -1008, "Server is currently overloaded with other requests. "
+                               "Please try again in a few minutes."),
+}
+MALFORMED_MODES: Final = ("json", "utf8")
+
+
+@dataclass(slots=True)
+class RestFault:
+    kind: str
+    remaining: int
+    status: int
+    body: dict[str, Any] | None
+    retry_after: int | None = None
+    delay_s: float = 0.0
+    path: str | None = None
+
+    def matches(self, path: str) -> bool:
+        return self.path is None or path.startswith(self.path)
+
+
+@dataclass(slots=True)
+class _Malformed:
+    remaining: int = 0
+    mode: str = "json"
+
+
+@dataclass(slots=True)
+class FaultCounters:
+    rest_faults_served: int = 0
+    malformed_sent: int = 0
+    drops: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class FaultController:
+    def __init__(self, wall: WallClock) -> None:
+        self._wall = wall
+        self._silent_until: float | None = None
+        self._rest: list[RestFault] = []
+        self._malformed = _Malformed()
+        self._dropper: Callable[[str], int] | None = None
+        self.counters = FaultCounters()
+
+    def bind_ws(self, dropper: Callable[[str], int]) -> None:
+        """Called by the WebSocket hub: how to cut every connection."""
+        self._dropper = dropper
+
+    # -- python API ----------------------------------------------------------------------------
+
+    def drop_ws(self, mode: str = "abort") -> int:
+        """Cut every WebSocket connection; returns how many were cut."""
+        if mode not in ("abort", "close"):
+            raise FaultSpecError(f"drop mode must be abort or close, was {mode!r}")
+        self.counters.drops += 1
+        return self._dropper(mode) if self._dropper is not None else 0
+
+    def silence(self, seconds: float | None = None) -> None:
+        self._silent_until = math.inf if seconds is None else self._wall() + float(seconds)
+
+    def unsilence(self) -> None:
+        self._silent_until = None
+
+    def is_silent(self) -> bool:
+        until = self._silent_until
+        if until is None:
+            return False
+        if self._wall() >= until:
+            self._silent_until = None
+            return False
+        return True
+
+    def rest_429(self, count: int = 1, retry_after: int = 1, path: str | None = None) -> None:
+        body = {"code": -1003, "msg": "Too many requests; current limit of IP is exceeded. "
+                "Please use the websocket for live updates to avoid polling the API."}
+        self._rest.append(RestFault("rest_429", count, 429, body, retry_after, path=path))
+
+    def rest_418(self, count: int = 1, retry_after: int = 120, path: str | None = None) -> None:
+        # The ban end is filled in when the response is made (it is a wall-clock instant).
+        self._rest.append(RestFault("rest_418", count, 418, None, retry_after, path=path))
+
+    def rest_1021(self, count: int = 1, path: str | None = None) -> None:
+        body = {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}
+        self._rest.append(RestFault("rest_1021", count, 400, body, path=path))
+
+    def rest_5xx(self, count: int = 1, variant: str = "unknown", status: int | None = None,
+                 path: str | None = None) -> None:
+        if variant not in _5XX:
+            raise FaultSpecError(f"unknown 5xx variant {variant!r}; one of {', '.join(_5XX)}")
+        default_status, code, msg = _5XX[variant]
+        chosen = default_status if status is None else int(status)
+        if not 500 <= chosen <= 599:
+            raise FaultSpecError(f"status must be 5xx, was {chosen}")
+        self._rest.append(RestFault("rest_5xx", count, chosen, {"code": code, "msg": msg},
+                                    path=path))
+
+    def rest_delay(self, seconds: float, count: int = 1, path: str | None = None) -> None:
+        self._rest.append(RestFault("rest_delay", count, 200, None, delay_s=float(seconds),
+                                    path=path))
+
+    def malformed(self, count: int = 1, mode: str = "json") -> None:
+        if mode not in MALFORMED_MODES:
+            raise FaultSpecError(f"malformed mode must be one of {MALFORMED_MODES}, was {mode!r}")
+        self._malformed = _Malformed(count, mode)
+
+    def clear(self) -> None:
+        self._silent_until = None
+        self._rest.clear()
+        self._malformed = _Malformed()
+
+    # -- used by the server --------------------------------------------------------------------
+
+    def take_rest_fault(self, path: str) -> RestFault | None:
+        """The fault the next request on ``path`` must suffer, if any (consumes one)."""
+        for fault in self._rest:
+            if fault.matches(path):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._rest.remove(fault)
+                self.counters.rest_faults_served += 1
+                self.counters.by_kind[fault.kind] = self.counters.by_kind.get(fault.kind, 0) + 1
+                return fault
+        return None
+
+    @property
+    def malformed_pending(self) -> bool:
+        return self._malformed.remaining > 0
+
+    def take_malformed(self) -> str | None:
+        if self._malformed.remaining <= 0:
+            return None
+        self._malformed.remaining -= 1
+        self.counters.malformed_sent += 1
+        return self._malformed.mode
+
+    def describe(self) -> dict[str, Any]:
+        silent_for: float | str | None = None
+        if self.is_silent():
+            until = self._silent_until
+            silent_for = "until cleared" if until == math.inf else round(
+                (until or 0.0) - self._wall(), 3)
+        return {
+            "silent": silent_for,
+            "rest": [{"kind": f.kind, "remaining": f.remaining, "status": f.status,
+                      "path": f.path} for f in self._rest],
+            "malformed_remaining": self._malformed.remaining,
+            "served": {"rest": self.counters.rest_faults_served,
+                       "malformed": self.counters.malformed_sent,
+                       "drops": self.counters.drops, "by_kind": dict(self.counters.by_kind)},
+        }
+
+    # -- admin spec ----------------------------------------------------------------------------
+
+    def apply(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a JSON fault spec (the admin endpoint's body); returns a short receipt."""
+        kind = spec.get("kind")
+        try:
+            return self._apply(kind, spec)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, FaultSpecError):
+                raise
+            raise FaultSpecError(f"bad parameters for {kind!r}: {e}") from e
+
+    def _apply(self, kind: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
+        count = int(spec.get("count", 1))
+        path = spec.get("path")
+        if path is not None and not isinstance(path, str):
+            raise FaultSpecError("path must be a string")
+        if kind == "drop_ws":
+            return {"kind": kind, "dropped": self.drop_ws(str(spec.get("mode", "abort")))}
+        if kind == "silence":
+            seconds = spec.get("seconds")
+            self.silence(None if seconds is None else float(seconds))
+        elif kind == "unsilence":
+            self.unsilence()
+        elif kind == "rest_429":
+            self.rest_429(count, int(spec.get("retry_after", 1)), path)
+        elif kind == "rest_418":
+            self.rest_418(count, int(spec.get("retry_after", 120)), path)
+        elif kind == "rest_1021":
+            self.rest_1021(count, path)
+        elif kind == "rest_5xx":
+            status = spec.get("status")
+            self.rest_5xx(count, str(spec.get("variant", "unknown")),
+                          None if status is None else int(status), path)
+        elif kind == "rest_delay":
+            self.rest_delay(float(spec["seconds"]), count, path)
+        elif kind == "malformed":
+            self.malformed(count, str(spec.get("mode", "json")))
+        elif kind == "clear":
+            self.clear()
+        else:
+            raise FaultSpecError(
+                f"unknown fault kind {kind!r}; one of drop_ws, silence, unsilence, rest_429, "
+                "rest_418, rest_1021, rest_5xx, rest_delay, malformed, clear")
+        return {"kind": kind, "ok": True}

@@ -1,0 +1,273 @@
+"""``LocalExchange``: the local Binance-compatible exchange, REST and WebSocket on one port.
+
+    ex = LocalExchange(ExchangeOptions(data_files=[Path("FILUSDT-1m-2025-04.csv.gz")],
+                                       speed=1000.0))
+    await ex.start()   # ex.port is the bound port
+    ...
+    await ex.stop()
+
+URL layout (one loopback port stands in for every Binance host):
+USD-M REST ``/fapi/...``, spot REST ``/api/...``; USD-M streams ``/public/ws/<streams>``,
+``/public/stream?streams=``, ``/market/ws/...``, ``/market/stream?...``; spot streams
+``/ws/<streams>``, ``/stream?streams=``; control ``/__sim/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import web
+
+from binbot.domain.market import Market
+from binbot.exchange.admin import admin_routes
+from binbot.exchange.clock import VirtualClock, WallClock
+from binbot.exchange.faults import FaultController
+from binbot.exchange.http_policy import RequestPolicy
+from binbot.exchange.hub import HubOptions, WsHub
+from binbot.exchange.klinedata import SymbolData, load_kline_files
+from binbot.exchange.market import MarketEngine
+from binbot.exchange.ratelimit import WeightLimiter
+from binbot.exchange.rest import MarketRest
+from binbot.exchange.streams import Category
+
+log = logging.getLogger(__name__)
+
+_STEP_BUDGET: Final = 5000  # engine steps per batch before yielding to the event loop
+_MIN_SLEEP_S: Final = 0.002  # batch events at least this long (fewer, larger writes)
+_MAX_SLEEP_S: Final = 0.05  # re-read the clock at least this often
+_BACKLOG_SOFT_BYTES: Final = 4 * 1024 * 1024
+_BACKLOG_WAIT_S: Final = 1.0
+_HOUSEKEEPING_S: Final = 0.1
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ExchangeOptions:
+    data_files: Sequence[Path]
+    speed: float = 1.0
+    host: str = "127.0.0.1"
+    port: int = 0
+    start_ms: int | None = None  # default: the first candle's open time
+    anchor_wall_ms: int | None = None  # default: when start() runs
+    symbols: Mapping[str, str] | None = None  # file path or name -> symbol, when not in the name
+    allow_public: bool = False  # bind a non-loopback host
+    weight_limit_usdm: int = 6000
+    weight_limit_spot: int = 6000
+    ws: HubOptions = field(default_factory=HubOptions)
+    wall_clock: WallClock = time.time  # tests inject a manual clock
+
+
+class LocalExchange:
+    def __init__(self, options: ExchangeOptions) -> None:
+        if not is_loopback(options.host) and not options.allow_public:
+            raise ValueError(f"refusing to bind non-loopback host {options.host!r} "
+                             "(set allow_public to expose the local exchange)")
+        self.options = options
+        self.faults = FaultController(options.wall_clock)
+        self.port = options.port
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._engine: MarketEngine | None = None
+        self._clock: VirtualClock | None = None
+        self._hub: WsHub | None = None
+        self._policy: RequestPolicy | None = None
+        self._data: dict[str, SymbolData] = {}
+
+    # -- parts, available after start() -------------------------------------------------------
+
+    @property
+    def engine(self) -> MarketEngine:
+        if self._engine is None:
+            raise RuntimeError("start() the exchange first")
+        return self._engine
+
+    @property
+    def clock(self) -> VirtualClock:
+        if self._clock is None:
+            raise RuntimeError("start() the exchange first")
+        return self._clock
+
+    @property
+    def hub(self) -> WsHub:
+        if self._hub is None:
+            raise RuntimeError("start() the exchange first")
+        return self._hub
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted(self._data)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.options.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.options.host}:{self.port}"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        opts = self.options
+        self._data = await asyncio.to_thread(load_kline_files, list(opts.data_files),
+                                             opts.symbols)
+        start_ms = opts.start_ms
+        if start_ms is None:
+            start_ms = min(d.first_open_time for d in self._data.values())
+        anchor = opts.anchor_wall_ms
+        if anchor is None:
+            anchor = int(opts.wall_clock() * 1000)
+        self._clock = VirtualClock(start_ms, anchor, opts.speed, opts.wall_clock)
+        self._engine = MarketEngine(self._data, self._clock.now_ms())
+        self._hub = WsHub(self._engine, self._clock, self.faults, opts.ws)
+        limits = {Market.USDM: opts.weight_limit_usdm, Market.SPOT: opts.weight_limit_spot}
+        rest = MarketRest(self._engine, self.sync, limits)
+        endpoints = rest.endpoints()
+        self._policy = RequestPolicy(endpoints, WeightLimiter(limits, opts.wall_clock),
+                                     self.faults, opts.wall_clock)
+        app = web.Application(middlewares=[self._policy.middleware])
+        app.add_routes([web.get(e.path, e.handler) for e in endpoints])
+        app.add_routes(self._ws_routes())
+        app.add_routes(admin_routes(self.faults, self.state))
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, opts.host, opts.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])  # the real port when port=0
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._replay(), name="exchange-replay"),
+                       loop.create_task(self._housekeeping(), name="exchange-housekeeping")]
+        log.info("local exchange listening on %s (speed %sx, virtual start %d, anchor %d; "
+                 "symbols %s)", self.base_url, opts.speed, start_ms, anchor,
+                 ", ".join(self.symbols))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._hub is not None:
+            await self._hub.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> LocalExchange:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- market --------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Catch the replay up to the virtual clock now (REST calls this before answering)."""
+        hub = self.hub
+        hub.begin_batch()
+        self.engine.advance(self.clock.now_ms())
+        hub.flush()
+
+    async def _replay(self) -> None:
+        engine, clock, hub = self.engine, self.clock, self.hub
+        while True:
+            hub.begin_batch()
+            caught_up = engine.advance(clock.now_ms(), budget=_STEP_BUDGET)
+            hub.flush()
+            await self._respect_backlog()
+            if not caught_up:
+                await asyncio.sleep(0)
+                continue
+            nxt = engine.next_event_ms()
+            delay = _MAX_SLEEP_S if nxt is None else clock.wall_seconds_until(nxt)
+            await asyncio.sleep(min(_MAX_SLEEP_S, max(_MIN_SLEEP_S, delay)))
+
+    async def _respect_backlog(self) -> None:
+        """Let slow readers catch up a little before producing more (they are dropped when
+        they fall too far behind)."""
+        hub = self.hub
+        waited = 0.0
+        while hub.most_backlogged() > _BACKLOG_SOFT_BYTES and waited < _BACKLOG_WAIT_S:
+            await asyncio.sleep(_MIN_SLEEP_S)
+            waited += _MIN_SLEEP_S
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(_HOUSEKEEPING_S)
+            self.hub.housekeeping()
+
+    # -- WebSocket routes ----------------------------------------------------------------------
+
+    def _ws_routes(self) -> list[web.RouteDef]:
+        def raw(venue: Market, category: Category | None) -> Any:
+            async def handler(request: web.Request) -> web.StreamResponse:
+                tail = request.match_info.get("streams", "")
+                names = [n for n in tail.split("/") if n]
+                return await self.hub.serve(request, venue, category, False, names)
+            return handler
+
+        def combined(venue: Market, category: Category | None) -> Any:
+            async def handler(request: web.Request) -> web.StreamResponse:
+                names = [n for n in request.query.get("streams", "").split("/") if n]
+                return await self.hub.serve(request, venue, category, True, names)
+            return handler
+
+        routes = []
+        for prefix, venue, category in (("", Market.SPOT, None),
+                                        ("/public", Market.USDM, Category.PUBLIC),
+                                        ("/market", Market.USDM, Category.MARKET)):
+            routes += [
+                web.get(f"{prefix}/ws", raw(venue, category)),
+                web.get(f"{prefix}/ws/{{streams:.+}}", raw(venue, category)),
+                web.get(f"{prefix}/stream", combined(venue, category)),
+            ]
+        return routes
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        engine, clock, hub = self.engine, self.clock, self.hub
+        symbols = {}
+        for symbol, market in engine.markets.items():
+            data = market.data
+            symbols[symbol] = {
+                "first_open_time": data.first_open_time,
+                "last_open_time": data.last_open_time,
+                "candles": len(data),
+                "position": market.i,
+                "trades_in_candle": market.k,
+                "last_price": (data.fmt_price(market.last_trade.price)
+                               if market.last_trade is not None else None),
+                "ended": market.next_trade() is None,
+            }
+        return {
+            "virtual_time": engine.now_ms,
+            "clock_time": clock.now_ms(),
+            "speed": clock.speed,
+            "start_ms": clock.start_ms,
+            "anchor_wall_ms": clock.anchor_wall_ms,
+            "market_ended": all(s["ended"] for s in symbols.values()),
+            "symbols": symbols,
+            "requests": dict(self._policy.requests) if self._policy is not None else {},
+            "ws": {"connections": hub.connection_count, "opened": hub.connections_opened,
+                   "messages_sent": hub.messages_sent},
+            "faults": self.faults.describe(),
+        }
