@@ -1,0 +1,1 @@
+"""Cross-cutting helpers with no domain meaning: logging, redaction, event bus, credentials."""
