@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from binbot.adapters.binance import fast_events
 from binbot.adapters.binance.wire import (
     WireAggTrade,
     WireBookTicker,
@@ -69,7 +70,7 @@ def candles_from_rows(
 
 
 def _candle_from_stream(k: WireKlineData, market: Market, symbol: str) -> Candle:
-    return Candle(
+    return fast_events.candle(
         market,
         symbol,
         k.i,
@@ -98,11 +99,13 @@ def continuous_kline_event(wire: WireContinuousKline) -> KlineEvent:
 
 
 def trade_event(wire: WireAggTrade, market: Market) -> TradeEvent:
-    return TradeEvent(market, wire.s, wire.E, wire.T, wire.a, float(wire.p), float(wire.q), wire.m)
+    return fast_events.trade_event(
+        market, wire.s, wire.E, wire.T, wire.a, float(wire.p), float(wire.q), wire.m
+    )
 
 
 def book_ticker_event(wire: WireBookTicker, market: Market) -> BookTickerEvent:
-    return BookTickerEvent(
+    return fast_events.book_ticker_event(
         market,
         wire.s,
         wire.u,
