@@ -14,6 +14,7 @@ from binbot.cli.common import CommandError, add_global_options
 # ``func(args) -> int`` as the handler default.
 COMMAND_MODULES = (
     "binbot.cli.config_cmd",
+    "binbot.cli.exchange_cmd",
 )
 
 

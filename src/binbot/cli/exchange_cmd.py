@@ -1,0 +1,126 @@
+"""``binbot exchange serve``: run the local Binance-compatible exchange until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from binbot.cli.common import CommandError, configure_console_logging
+from binbot.exchange.hub import HubOptions
+from binbot.exchange.klinedata import KlineFileError
+from binbot.exchange.server import ExchangeOptions, LocalExchange, is_loopback
+
+log = logging.getLogger("binbot.exchange")
+
+
+def parse_time_ms(text: str) -> int:
+    """Epoch milliseconds, or an ISO 8601 date/time (UTC unless it says otherwise)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected epoch milliseconds or an ISO date/time, was {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _data_arg(text: str) -> tuple[Path, str | None]:
+    """``FILE`` or ``SYMBOL=FILE``."""
+    symbol, sep, path = text.partition("=")
+    if sep and symbol.isalnum():
+        return Path(path), symbol.upper()
+    return Path(text), None
+
+
+def options_from_args(args: argparse.Namespace) -> ExchangeOptions:
+    if not is_loopback(args.host) and not args.allow_public:
+        raise CommandError(f"refusing to listen on {args.host}: the local exchange has no "
+                           "authentication; pass --allow-public to expose it anyway")
+    files: list[Path] = []
+    symbols: dict[str, str] = {}
+    for path, symbol in args.data:
+        if not path.is_file():
+            raise CommandError(f"data file not found: {path}")
+        files.append(path)
+        if symbol is not None:
+            symbols[str(path)] = symbol
+    if args.speed <= 0:
+        raise CommandError(f"--speed must be positive, was {args.speed}")
+    return ExchangeOptions(
+        data_files=files, speed=args.speed, host=args.host, port=args.port,
+        start_ms=args.start, anchor_wall_ms=args.anchor, symbols=symbols or None,
+        allow_public=args.allow_public,
+        ws=HubOptions(ping_interval_s=args.ping_interval, pong_timeout_s=args.pong_timeout,
+                      max_lifetime_s=args.max_connection_lifetime),
+    )
+
+
+async def _serve(options: ExchangeOptions) -> None:
+    exchange = LocalExchange(options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await exchange.start()
+    except KlineFileError as e:
+        raise CommandError(str(e)) from e
+    except OSError as e:
+        raise CommandError(f"cannot listen on {options.host}:{options.port}: {e}") from e
+    clock = exchange.clock
+    log.info("REST  %s/fapi/v1/...  %s/api/v3/...", exchange.base_url, exchange.base_url)
+    log.info("WS    %s/market/ws/<stream>  %s/public/ws/<stream>  %s/ws/<stream> (spot)",
+             exchange.ws_url, exchange.ws_url, exchange.ws_url)
+    log.info("virtual start %s, anchor %d (pass --start %d --anchor %d to resume this market)",
+             datetime.fromtimestamp(clock.start_ms / 1000, UTC).isoformat(),
+             clock.anchor_wall_ms, clock.start_ms, clock.anchor_wall_ms)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping the local exchange")
+        await exchange.stop()
+
+
+def _run(args: argparse.Namespace) -> int:
+    configure_console_logging(args.verbose)
+    options = options_from_args(args)
+    asyncio.run(_serve(options))
+    return 0
+
+
+def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
+    exchange = subparsers.add_parser("exchange", help="the local Binance-compatible exchange")
+    actions = exchange.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = actions.add_parser(
+        "serve", parents=[parent],
+        help="replay kline files as a live market over Binance's REST and WebSocket APIs")
+    serve.add_argument("--data", type=_data_arg, nargs="+", required=True, metavar="FILE",
+                       help="Binance archive 1m kline files (.csv, .csv.gz, .zip); the symbol "
+                            "comes from the name (FILUSDT-1m-2025-04.csv.gz) or SYMBOL=FILE")
+    serve.add_argument("--speed", type=float, default=1.0,
+                       help="virtual seconds per wall second (default 1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--allow-public", action="store_true",
+                       help="allow a non-loopback --host")
+    serve.add_argument("--start", type=parse_time_ms, default=None,
+                       help="virtual start, ISO date/time or epoch ms (default: first candle)")
+    serve.add_argument("--anchor", type=int, default=None,
+                       help="wall-clock epoch ms at which the virtual clock was --start "
+                            "(default: now); reuse it to resume after a restart")
+    serve.add_argument("--ping-interval", type=float, default=None,
+                       help="WebSocket server ping interval in seconds (default: Binance's)")
+    serve.add_argument("--pong-timeout", type=float, default=None,
+                       help="disconnect when a ping is unanswered this long (default: Binance's)")
+    serve.add_argument("--max-connection-lifetime", type=float, default=None,
+                       help="cut WebSocket connections after this many wall seconds "
+                            "(in addition to 24 h of virtual time)")
+    serve.set_defaults(func=_run)
