@@ -36,6 +36,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
@@ -287,11 +288,13 @@ class BotCore:
             legs = self.portfolio.apply_fill(fill)
             self._events(FillRecorded(self._bot_id, fill, tuple(legs)))
             self._pending.append((self._strategy.on_fill, fill))
-        self._events(OrderUpdated(self._bot_id, event.time, order.to_dict()))
+        # A copy: by the time anyone reads this change the order may have moved on.
+        seen = replace(order, trade_ids=set(order.trade_ids))
+        self._events(OrderUpdated(self._bot_id, event.time, seen))
         if order.status in TERMINAL:
             self._orders.pop(order.client_order_id, None)
             self._recent.append(order)
-        self._pending.append((self._strategy.on_order, order))
+        self._pending.append((self._strategy.on_order, seen))
 
     def _external_order(self, fill: Fill) -> Order:
         intent = OrderIntent(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from binbot.domain.fills import Fill
-from binbot.domain.orders import OrderIntent
+from binbot.domain.orders import Order, OrderIntent
 from binbot.domain.positions import TradeRecord
 from binbot.strategy.safe import StrategyFailure
 
@@ -23,11 +23,11 @@ class IntentCreated:
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdated:
-    """An order changed; ``order`` is a JSON-able snapshot (``Order.to_dict``)."""
+    """An order changed; ``order`` is a copy taken at that moment (``to_dict`` to persist)."""
 
     bot_id: str
     time: int
-    order: dict[str, object]
+    order: Order
 
 
 @dataclass(frozen=True, slots=True)
