@@ -14,7 +14,10 @@ from binbot.cli.common import CommandError, add_global_options
 # ``func(args) -> int`` as the handler default.
 COMMAND_MODULES = (
     "binbot.cli.config_cmd",
+    "binbot.cli.data_cmd",
+    "binbot.cli.db_cmd",
     "binbot.cli.exchange_cmd",
+    "binbot.cli.status_cmd",
 )
 
 
