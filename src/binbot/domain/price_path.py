@@ -24,14 +24,14 @@ def intrabar_ticks(
 ) -> tuple[tuple[int, float], ...]:
     """Return ``(time_ms, price)`` for each trade of ``intrabar_path``, evenly spaced.
 
-    The k-th of n prices trades at ``open_time + (k + 1) * length // (n + 1)``, so every trade
-    lies strictly inside the candle and the close trades last. The local exchange stamps its
+    The k-th (from 0) of n prices trades at ``open_time + k * length // n``: the open trades at
+    the open time and the close trades last, inside the candle. The local exchange stamps its
     aggTrades with these times and the backtester and restart catch-up replay them, which is what
     makes their trade lists comparable to the millisecond.
     """
     path = intrabar_path(open_, high, low, close)
     count = len(path)
     return tuple(
-        (open_time_ms + (index + 1) * length_ms // (count + 1), price)
+        (open_time_ms + index * length_ms // count, price)
         for index, price in enumerate(path)
     )
