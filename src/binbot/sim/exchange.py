@@ -336,7 +336,8 @@ class SimulatedExchange:
         liq = self.account.liquidation_price()
         if liq is None:
             return
-        liq = self._instrument.round_price(liq, buy=position.quantity < 0)
+        # Round against the trader: a long is sold at the tick below, a short bought above.
+        liq = self._instrument.round_price(liq, buy=position.quantity > 0)
         cid = f"autoclose-{self._next_autoclose}"
         self._next_autoclose += 1
         side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
