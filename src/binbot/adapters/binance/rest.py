@@ -22,7 +22,7 @@ from yarl import URL
 from binbot.adapters.binance import parsing
 from binbot.adapters.binance.backoff import Backoff
 from binbot.adapters.binance.clock import ClockOffset
-from binbot.adapters.binance.endpoints import Endpoints
+from binbot.adapters.binance.endpoints import Endpoints, endpoints_for
 from binbot.adapters.binance.errors import (
     classify,
     classify_network,
@@ -48,6 +48,7 @@ from binbot.adapters.binance.wire import (
     WireServerTime,
     WireTickerPrice,
 )
+from binbot.config.settings import ExchangeSettings
 from binbot.domain.candle import Candle
 from binbot.domain.depth import DepthSnapshot
 from binbot.domain.errors import ExchangeError, IPBanned, RateLimited, TransientError
@@ -98,6 +99,17 @@ class BinanceRestClient:
         }
         self.clock = clock or ClockOffset()
         self._rate_limits: dict[Market, tuple[RateLimit, ...]] = {}
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ExchangeSettings,
+        *,
+        session: aiohttp.ClientSession | None = None,
+    ) -> BinanceRestClient:
+        """A client for the configured venue (``binance``, ``testnet``, ``demo``, ``local``)."""
+        endpoints = endpoints_for(settings.venue, settings.local_host, settings.local_port)
+        return cls(endpoints, session=session, timeout_s=settings.request_timeout_s)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -90,7 +90,12 @@ class StreamConnection:
     def start(self) -> asyncio.Task[None]:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"binance-ws {self.root}")
+            self._task.add_done_callback(self._log_failure)
         return self._task
+
+    def _log_failure(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("stream %s: supervisor died", self.root, exc_info=task.exception())
 
     def keys(self) -> tuple[StreamKey, ...]:
         return tuple(self.names.values())

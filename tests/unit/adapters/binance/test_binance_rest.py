@@ -248,3 +248,12 @@ async def test_shared_session_is_not_closed_by_the_client(server: tuple[FakeRest
         await rest.server_time(Market.SPOT)
         await rest.close()
         assert not session.closed
+
+
+async def test_client_from_settings_uses_the_configured_venue() -> None:
+    from binbot.config.settings import ExchangeSettings
+
+    settings = ExchangeSettings(venue="local", local_port=9123, request_timeout_s=3.0)
+    rest = BinanceRestClient.from_settings(settings)
+    assert rest.endpoints.rest_usdm == "http://127.0.0.1:9123"
+    await rest.close()
