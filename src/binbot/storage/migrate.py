@@ -16,6 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
+from alembic.util.exc import CommandError as AlembicCommandError
 from sqlalchemy import Connection, Engine
 
 from binbot.storage.database import SQLITE_BEGIN_OPTION, is_sqlite, make_engine
@@ -63,7 +64,7 @@ def check_known(engine: Engine) -> tuple[str, ...]:
     for revision in current:
         try:
             known = script.get_revision(revision)
-        except ResolutionError:
+        except (ResolutionError, AlembicCommandError):
             known = None
         if known is None:
             heads = ", ".join(script.get_heads()) or "none"
