@@ -55,27 +55,32 @@ def build_messages(count: int) -> list[bytes]:
     return messages
 
 
-def run_once(messages: list[bytes]) -> float:
+def run_once(messages: list[bytes]) -> tuple[float, float]:
+    """Returns (wall seconds, CPU seconds of this process) for one pass."""
     queue: DropOldestQueue[object] = DropOldestQueue(len(messages) + 1)
     router = MessageRouter(Market.USDM, queue.put_nowait)
     feed = router.feed
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for message in messages:
         feed(message)
-    elapsed = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if router.delivered != len(messages) or len(queue) != len(messages):
         raise SystemExit(f"expected {len(messages)} events, got {router.delivered}")
-    return elapsed
+    return wall, cpu
 
 
 def main() -> None:
     messages = build_messages(MESSAGES)
     size = sum(map(len, messages)) / len(messages)
-    best = min(run_once(messages) for _ in range(RUNS))
-    rate = MESSAGES / best
+    runs = [run_once(messages) for _ in range(RUNS)]
+    wall = min(r[0] for r in runs)
+    cpu = min(r[1] for r in runs)
+    rate = MESSAGES / cpu
     print(f"messages: {MESSAGES} (50% aggTrade, 30% bookTicker, 20% kline), avg {size:.0f} bytes")
-    print(f"parse+dispatch: {rate:,.0f} msg/s on one core (best of {RUNS}; "
-          f"{best / MESSAGES * 1e6:.2f} us/msg)")
+    # CPU time is what one core spends; wall time also counts waiting for a shared CPU.
+    print(f"parse+dispatch: {rate:,.0f} msg/s per CPU-second on one core "
+          f"({cpu / MESSAGES * 1e6:.2f} us/msg; best of {RUNS})")
+    print(f"wall clock: {MESSAGES / wall:,.0f} msg/s (lower when other processes share the CPU)")
     print(f"target >= 200,000 msg/s: {'met' if rate >= 200_000 else 'NOT met'}")
 
 
