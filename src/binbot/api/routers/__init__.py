@@ -1,0 +1,1 @@
+"""API routers; ``app.create_app`` includes them with the auth guard where required."""
