@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 from decimal import Decimal
 
 import aiohttp
@@ -14,8 +15,8 @@ from binbot.exchange.server import LocalExchange
 from .conftest import (
     FIL,
     START_MS,
-    ManualClock,
     MakeExchange,
+    ManualClock,
     assert_same_shape,
     fixture,
     get_json,
@@ -105,7 +106,8 @@ async def test_errors_are_binance_errors(exchange: LocalExchange, http: aiohttp.
                                          path: str, code: int) -> None:
     body = await get_json(http, exchange, path, status=400)
     assert body["code"] == code
-    assert isinstance(body["msg"], str) and body["msg"]
+    assert isinstance(body["msg"], str)
+    assert body["msg"]
     assert set(body) == {"code", "msg"}
 
 
@@ -220,5 +222,5 @@ async def test_agg_trades_pages_by_id_without_gaps(
         from_id = page[-1]["a"] + 1
     ids = [t["a"] for t in collected]
     assert ids == list(range(1, len(ids) + 1))
-    assert all(b["f"] == a["l"] + 1 for a, b in zip(collected, collected[1:], strict=False))
+    assert all(b["f"] == a["l"] + 1 for a, b in itertools.pairwise(collected))
     assert all(t["T"] <= START_MS for t in collected)
