@@ -115,6 +115,12 @@ class WsHub:
     def begin_batch(self) -> None:
         self._silent = self._faults.is_silent()
 
+    def catch_up(self) -> None:
+        """Replay everything up to the virtual clock now and write it out."""
+        self.begin_batch()
+        self._engine.advance(self._clock.now_ms())
+        self.flush()
+
     # -- MarketListener ------------------------------------------------------------------------
 
     def on_trade(self, market: SymbolMarket, trade: TradeTick) -> None:
@@ -302,6 +308,8 @@ class WsHub:
                     self._close_soon(conn, 1008, "too many messages")
                     break
                 if msg.type is WSMsgType.TEXT:
+                    # Data up to now goes out before the reply, as from a live market.
+                    self.catch_up()
                     self._on_text(conn, msg.data)
                 elif msg.type is WSMsgType.PING:
                     if not self._faults.is_silent():

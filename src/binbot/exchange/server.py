@@ -181,10 +181,7 @@ class LocalExchange:
 
     def sync(self) -> None:
         """Catch the replay up to the virtual clock now (REST calls this before answering)."""
-        hub = self.hub
-        hub.begin_batch()
-        self.engine.advance(self.clock.now_ms())
-        hub.flush()
+        self.hub.catch_up()
 
     async def _replay(self) -> None:
         engine, clock, hub = self.engine, self.clock, self.hub
