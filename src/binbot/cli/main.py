@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "binbot.cli.data_cmd",
     "binbot.cli.db_cmd",
     "binbot.cli.exchange_cmd",
+    "binbot.cli.run_cmd",
     "binbot.cli.serve_cmd",
     "binbot.cli.status_cmd",
 )

@@ -1,0 +1,544 @@
+"""BotRunner: one bot in the live service (paper execution on live market data).
+
+It feeds a ``BotCore`` from the market data hub, persists what the bot does and publishes it to
+the event bus. Durability model: the bot's whole state (``BotCore.snapshot`` + the simulated
+account) is written together with the orders, fills and trades it produced, in one transaction,
+whenever that state changed; ``last_event_ms`` records the last price the bot processed. After a
+restart (even after SIGKILL) the bot is restored from that snapshot and the prices since are
+replayed from 1m candles (``services.tape``) before live prices resume, so its decisions are
+the same as if it had never stopped. Orders are keyed by their deterministic client order id
+and trades by (order, action), so replaying a decision never duplicates a record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, text
+
+from binbot.adapters.paper import PaperExecutionClient, PaperRecord, sim_config_from_settings
+from binbot.config.settings import BotSettings, PaperSettings
+from binbot.core.event_bus import EventBus
+from binbot.domain.instrument import Instrument
+from binbot.domain.market import MINUTE_MS, Market
+from binbot.domain.market_events import (
+    BookTickerEvent,
+    KlineEvent,
+    MarketEvent,
+    MarkPriceEvent,
+    Reconnected,
+    StaleData,
+    TradeEvent,
+)
+from binbot.domain.streams import StreamKey, StreamKind
+from binbot.engine import BotCore, BotStatus
+from binbot.engine.events import (
+    BotEvent,
+    FillRecorded,
+    IntentCreated,
+    OrderUpdated,
+    StatusChanged,
+    StrategyErrored,
+)
+from binbot.marketdata.hub import MarketDataHub
+from binbot.ports.market_data import MarketDataRest
+from binbot.services.runtime import BotView
+from binbot.services.tape import TapeReplayer
+from binbot.services.trading_records import (
+    fill_row,
+    order_row,
+    signal_row,
+    trade_row,
+)
+from binbot.storage import trading_tables as t
+from binbot.storage.candles import SqlCandleStore
+from binbot.storage.writer import Writer, upsert_rows
+from binbot.strategy import load_strategy
+
+log = logging.getLogger(__name__)
+
+_CATCH_UP_POLL_S = 0.05
+_CATCH_UP_IDLE_ROUNDS = 40  # give up waiting for live trades after ~2 s of a silent market
+_TICK_EVERY_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerDeps:
+    """What every runner shares (built once by the composition root)."""
+
+    writer: Writer
+    engine: Engine
+    store: SqlCandleStore
+    hub: MarketDataHub
+    rest: MarketDataRest
+    bus: EventBus
+    paper: PaperSettings
+    exchange_name: str
+    now_ms: Callable[[], int]
+
+
+@dataclass
+class _Pending:
+    orders: dict[str, dict[str, Any]]
+    fills: list[dict[str, Any]]
+    trades: list[dict[str, Any]]
+    signals: list[dict[str, Any]]
+    state_changed: bool
+
+    @classmethod
+    def empty(cls) -> _Pending:
+        return cls({}, [], [], [], False)
+
+    def __bool__(self) -> bool:
+        return bool(self.orders or self.fills or self.trades or self.signals or
+                    self.state_changed)
+
+
+class BotRunner:
+    def __init__(self, settings: BotSettings, instrument: Instrument, deps: RunnerDeps) -> None:
+        self.settings = settings
+        self.instrument = instrument
+        self._deps = deps
+        strategy = load_strategy(settings.strategy, settings.params)
+        self.paper = PaperExecutionClient(
+            settings.id, instrument,
+            sim_config_from_settings(deps.paper, settings.market, settings.capital,
+                                     settings.leverage),
+            records=self._on_paper_record,
+        )
+        self.core = BotCore(
+            settings.id, instrument, settings.interval, strategy, self.paper,
+            capital=settings.capital, leverage=settings.leverage, events=self._on_bot_event,
+            max_trades=500,
+        )
+        self.keys = self._stream_keys()
+        self._tape_ms = 0
+        self._pending = _Pending.empty()
+        self._signature: tuple[Any, ...] | None = None
+        self._held: list[MarketEvent] = []
+        self._gate_open = False
+        self._catch_up_task: asyncio.Task[None] | None = None
+        self._last_equity_minute = 0
+        self._last_tick_wall = 0.0
+        self.stale = False
+        self.last_error: str | None = None
+        self.latency_samples: list[int] | None = None  # set by benchmarks: ns per trade
+
+    @property
+    def bot_id(self) -> str:
+        return self.settings.id
+
+    def _stream_keys(self) -> tuple[StreamKey, ...]:
+        s = self.settings
+        keys = [StreamKey(s.market, s.symbol, StreamKind.KLINE, s.interval),
+                StreamKey(s.market, s.symbol, StreamKind.AGG_TRADE)]
+        if s.market is Market.USDM:
+            keys.append(StreamKey(s.market, s.symbol, StreamKind.MARK_PRICE))
+        if self._deps.paper.fill_price == "book":
+            keys.append(StreamKey(s.market, s.symbol, StreamKind.BOOK_TICKER))
+        return tuple(keys)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Restore or warm up, subscribe, catch up on missed prices, then go live."""
+        await self._save_bot_row()
+        saved = await asyncio.to_thread(self._read_snapshot)
+        await self._deps.hub.add_consumer(self.bot_id, self.keys, self._on_batch)
+        if saved is not None:
+            snapshot, self._tape_ms = saved
+            self.core.restore(snapshot["bot"])
+            self.paper.restore(snapshot["paper"])
+            log.info("bot %s restored (last price at %d)", self.bot_id, self._tape_ms)
+        else:
+            await self._deps.store.flush()
+            history = await self._deps.store.candles(
+                self.settings.market, self.settings.symbol, self.settings.interval)
+            self.core.load_history(history[-1000:])
+            log.info("bot %s starts fresh with %d candles of history", self.bot_id,
+                     len(history))
+        if self.settings.auto_start or saved is not None:
+            self.core.start()
+        self._signature = self._state_signature()
+        if saved is not None:
+            self._start_catch_up()
+        else:
+            self._gate_open = True
+            held, self._held = self._held, []
+            self._process(held)
+        await self._commit()
+
+    async def stop(self) -> None:
+        if self._catch_up_task is not None:
+            self._catch_up_task.cancel()
+            await asyncio.gather(self._catch_up_task, return_exceptions=True)
+        await self._deps.hub.remove_consumer(self.bot_id)
+        await self._commit(force_snapshot=True)
+
+    # -- controls (the API's Runtime calls these) ------------------------------------------
+
+    async def pause(self) -> None:
+        self.core.pause("paused by operator")
+        await self._commit(force_snapshot=True)
+
+    async def resume(self) -> None:
+        if self.core.status is BotStatus.STOPPED:
+            self.core.start()
+        else:
+            self.core.resume()
+        await self._commit(force_snapshot=True)
+
+    async def halt(self) -> None:
+        self.core.stop()
+        await self._commit(force_snapshot=True)
+
+    async def close_position(self) -> None:
+        self.core.close_position()
+        await self._commit(force_snapshot=True)
+
+    # -- market data -----------------------------------------------------------------------
+
+    async def _on_batch(self, batch: list[MarketEvent]) -> None:
+        if not self._gate_open:
+            self._held.extend(batch)
+            return
+        self._process(batch)
+        await self._commit()
+
+    def _process(self, batch: list[MarketEvent]) -> None:
+        core, paper = self.core, self.paper
+        samples = self.latency_samples
+        for index, event in enumerate(batch):
+            if isinstance(event, TradeEvent):
+                if event.trade_time <= self._tape_ms:
+                    continue
+                self._tape_ms = event.trade_time
+                paper.on_price(event.trade_time, event.price)
+                core.on_price(event.trade_time, event.price)
+                if samples is not None:
+                    samples.append(time.perf_counter_ns())
+            elif isinstance(event, Reconnected):
+                self.stale = False
+                if any(k.kind is StreamKind.AGG_TRADE for k in event.streams):
+                    log.warning("bot %s: trade stream reconnected; replaying missed prices",
+                                self.bot_id)
+                    self._held.extend(batch[index + 1:])
+                    self._start_catch_up()
+                    return
+            else:
+                self._on_market_state(event)
+
+    def _on_market_state(self, event: MarketEvent) -> None:
+        core, paper = self.core, self.paper
+        if isinstance(event, KlineEvent):
+            candle = event.candle
+            if candle.interval != self.settings.interval:
+                return
+            if candle.closed:
+                core.on_candle_closed(candle)
+            else:
+                core.on_forming_candle(candle)
+        elif isinstance(event, MarkPriceEvent):
+            paper.on_mark_price(event.event_time, event.mark_price)
+            core.on_mark_price(event.event_time, event.mark_price)
+        elif isinstance(event, BookTickerEvent):
+            paper.on_book_ticker(event.event_time, event.bid_price, event.ask_price)
+            core.on_book_ticker(event.event_time, event.bid_price, event.ask_price)
+        elif isinstance(event, StaleData):
+            self.stale = True
+            self._deps.bus.publish("health", {"bot_id": self.bot_id, "stale": True,
+                                              "silent_for_s": event.silent_for_s})
+
+    # -- catching up on missed prices --------------------------------------------------------
+
+    def _start_catch_up(self) -> None:
+        self._gate_open = False
+        if self._catch_up_task is None or self._catch_up_task.done():
+            self._catch_up_task = asyncio.create_task(self._catch_up(),
+                                                      name=f"catch-up-{self.bot_id}")
+
+    async def _catch_up(self) -> None:
+        """Replay 1m candles after the last processed price until live trades take over."""
+        s = self.settings
+        replayer = TapeReplayer(s.interval, self._tape_ms, self._replay_price,
+                                self.core.on_candle_closed)
+        start = TapeReplayer.fetch_start(self._tape_ms, s.interval)
+        idle = 0
+        replayed = 0
+        while True:
+            try:
+                async for page in self._deps.rest.kline_history(s.market, s.symbol, "1m", start):
+                    replayed += replayer.feed(page)
+            except Exception as e:
+                log.warning("bot %s: catch-up fetch failed (%s); retrying", self.bot_id, e)
+                await asyncio.sleep(1.0)
+                continue
+            if replayer.replayed_through is not None:
+                start = replayer.replayed_through + MINUTE_MS
+            await self._commit()
+            first_live = next((e.trade_time for e in self._held if isinstance(e, TradeEvent)),
+                              None)
+            if first_live is not None:
+                minute = first_live - first_live % MINUTE_MS
+                if replayer.replayed_through is not None and replayer.replayed_through >= minute:
+                    break
+            else:
+                idle += 1
+                if idle >= _CATCH_UP_IDLE_ROUNDS:
+                    break
+            await asyncio.sleep(_CATCH_UP_POLL_S)
+        log.info("bot %s: replayed %d missed minute(s); live again", self.bot_id, replayed)
+        self._gate_open = True
+        held, self._held = self._held, []
+        self._process(held)
+        await self._commit()
+
+    def _replay_price(self, time_ms: int, price: float) -> None:
+        self._tape_ms = time_ms
+        self.paper.on_price(time_ms, price)
+        self.paper.on_mark_price(time_ms, price)
+        self.core.on_price(time_ms, price)
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _on_paper_record(self, record: PaperRecord) -> None:
+        """Paper orders land in ``orders`` via the bot's own events; nothing extra to keep."""
+
+    def _on_bot_event(self, event: BotEvent) -> None:
+        pending = self._pending
+        bus = self._deps.bus
+        now = self._deps.now_ms()
+        if isinstance(event, IntentCreated):
+            pending.state_changed = True
+        elif isinstance(event, OrderUpdated):
+            row = order_row(event.order, self.settings.mode, now)
+            pending.orders[row["client_order_id"]] = row
+            pending.state_changed = True
+            bus.publish("order", row)
+        elif isinstance(event, FillRecorded):
+            pending.fills.append(fill_row(self.bot_id, event.fill))
+            pending.state_changed = True
+            bus.publish("fill", pending.fills[-1])
+            for leg in event.trades:
+                pending.trades.append(trade_row(self.bot_id, self.settings.symbol, leg))
+                bus.publish("trade", pending.trades[-1])
+                signal = signal_row(self.bot_id, self._deps.exchange_name,
+                                    self.settings.market.value, self.settings.symbol,
+                                    self.settings.interval, leg)
+                pending.signals.append(signal)
+                bus.publish("signal", signal)
+        elif isinstance(event, StatusChanged):
+            pending.state_changed = True
+            bus.publish("bot", {"bot_id": self.bot_id, "status": event.status,
+                                "reason": event.reason})
+        elif isinstance(event, StrategyErrored):
+            self.last_error = str(event.failure)
+            pending.state_changed = True
+
+    def _state_signature(self) -> tuple[Any, ...]:
+        candles = self.core.candles
+        last_candle = int(candles.open_time[-1]) if len(candles) else None
+        return (repr(self.core.strategy.save_state()), last_candle, self.core.status.value)
+
+    async def _commit(self, *, force_snapshot: bool = False) -> None:
+        """Persist what the last batch changed (one transaction) and publish ticks."""
+        signature = self._state_signature()
+        if signature != self._signature:
+            self._pending.state_changed = True
+            self._signature = signature
+        if force_snapshot:
+            self._pending.state_changed = True
+        pending, self._pending = self._pending, _Pending.empty()
+        if pending:
+            rows = self._rows(pending)
+            await self._deps.writer.run(lambda connection: _write(connection, rows))
+            if pending.fills:
+                self._deps.bus.publish("position", self.view_position())
+        await self._periodic()
+
+    def _rows(self, pending: _Pending) -> dict[str, list[dict[str, Any]]]:
+        now = self._deps.now_ms()
+        rows: dict[str, list[dict[str, Any]]] = {
+            "orders": list(pending.orders.values()),
+            "fills": pending.fills,
+            "trades": pending.trades,
+            "signals": pending.signals,
+        }
+        if pending.fills or pending.state_changed:
+            rows["positions"] = [self._position_row(now)]
+        if pending.state_changed:
+            rows["bot_state"] = [{
+                "bot_id": self.bot_id,
+                "snapshot": {"bot": self.core.snapshot(), "paper": self.paper.snapshot()},
+                "last_event_ms": self._tape_ms,
+                "updated_ms": now,
+            }]
+            rows["bots"] = [self._bot_row(now)]
+        return rows
+
+    def _position_row(self, now: int) -> dict[str, Any]:
+        portfolio = self.core.portfolio
+        position = portfolio.position
+        price = self._valuation()
+        liquidation = portfolio.liquidation_price()
+        return {
+            "bot_id": self.bot_id,
+            "symbol": self.settings.symbol,
+            "quantity": format(position.quantity, "f"),
+            "entry_price": format(position.entry_price, "f"),
+            "realized_pnl": format(portfolio.realised_pnl, "f"),
+            "unrealized_pnl": format(portfolio.unrealised_pnl(price), "f")
+            if price is not None else "0",
+            "mark_price": None if price is None else format(price, "f"),
+            "liquidation_price": None if liquidation is None else format(liquidation, "f"),
+            "leverage": portfolio.leverage,
+            "updated_ms": now,
+        }
+
+    def _bot_row(self, now: int) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "bot_id": s.id, "market": s.market.value, "symbol": s.symbol,
+            "interval": s.interval, "strategy": s.strategy, "params": dict(s.params),
+            "capital": format(s.capital, "f"), "mode": s.mode, "risk": {},
+            "auto_start": s.auto_start, "status": self.core.status.value,
+            "created_ms": now, "updated_ms": now,
+        }
+
+    async def _save_bot_row(self) -> None:
+        row = self._bot_row(self._deps.now_ms())
+        row["status"] = "starting"
+
+        def write(connection: Connection) -> None:
+            existing = connection.execute(
+                select(t.bots.c.created_ms).where(t.bots.c.bot_id == self.bot_id)).first()
+            if existing is not None:
+                row["created_ms"] = existing[0]
+            upsert_rows(connection, t.bots, [row])
+
+        await self._deps.writer.run(write)
+
+    def _read_snapshot(self) -> tuple[dict[str, Any], int] | None:
+        with self._deps.engine.connect() as connection:
+            found = connection.execute(
+                select(t.bot_state.c.snapshot, t.bot_state.c.last_event_ms)
+                .where(t.bot_state.c.bot_id == self.bot_id)).first()
+        if found is None:
+            return None
+        return dict(found[0]), int(found[1])
+
+    # -- periodic: equity snapshots, signal returns, ticks ----------------------------------
+
+    def _valuation(self) -> Decimal | None:
+        price = self.core.mark_price if self.core.mark_price == self.core.mark_price else (
+            self.core.price)
+        if price != price:  # NaN: no price yet
+            return None
+        return Decimal(repr(price))
+
+    async def _periodic(self) -> None:
+        bot_time = self.core.time
+        minute = bot_time - bot_time % MINUTE_MS
+        if bot_time and minute > self._last_equity_minute:
+            self._last_equity_minute = minute
+            await self._record_minute(minute)
+        wall = time.monotonic()
+        if wall - self._last_tick_wall >= _TICK_EVERY_S:
+            self._last_tick_wall = wall
+            view = self.view()
+            self._deps.bus.publish("tick", {
+                "bot_id": view.bot_id, "price": view.last_price, "equity": view.equity,
+                "unrealized_pnl": view.unrealized_pnl, "time_ms": bot_time,
+                "status": view.status, "stale": self.stale,
+            })
+
+    async def _record_minute(self, minute: int) -> None:
+        price = self._valuation()
+        if price is None:
+            return
+        portfolio = self.core.portfolio
+        row = {
+            "bot_id": self.bot_id, "time_ms": minute,
+            "equity": format(portfolio.equity(price), "f"),
+            "balance": format(portfolio.balance, "f"),
+            "unrealized_pnl": format(portfolio.unrealised_pnl(price), "f"),
+            "position_qty": format(portfolio.position.quantity, "f"),
+            "price": float(price),
+        }
+        await self._deps.writer.upsert(t.equity_snapshots, [row])
+        self._deps.bus.publish("equity", row)
+        last = float(price)
+        bot_id = self.bot_id
+
+        def refresh_signals(connection: Connection) -> None:
+            connection.execute(text(
+                "UPDATE signals SET last_price = :p, updated_ms = :t, return_since = CASE "
+                "WHEN kind IN ('open_long', 'close_short') THEN (:p - price) / price "
+                "ELSE (price - :p) / price END "
+                "WHERE bot_id = :b AND id IN (SELECT id FROM signals WHERE bot_id = :b "
+                "ORDER BY time_ms DESC LIMIT 200)"), {"p": last, "t": minute, "b": bot_id})
+
+        await self._deps.writer.run(refresh_signals)
+
+    # -- views for the API -------------------------------------------------------------------
+
+    def view_position(self) -> dict[str, Any]:
+        return self._position_row(self._deps.now_ms())
+
+    def view(self) -> BotView:
+        s = self.settings
+        core = self.core
+        portfolio = core.portfolio
+        price = self._valuation()
+        last = core.price
+        return BotView(
+            bot_id=s.id, market=s.market.value, symbol=s.symbol, interval=s.interval,
+            strategy=s.strategy, params=dict(s.params), mode=s.mode, status=core.status.value,
+            capital=format(portfolio.capital, "f"),
+            equity=format(portfolio.equity(price), "f"),
+            realized_pnl=format(portfolio.realised_pnl, "f"),
+            unrealized_pnl=format(portfolio.unrealised_pnl(price), "f") if price else "0",
+            fees=format(portfolio.fees, "f"),
+            position_qty=format(portfolio.position.quantity, "f"),
+            entry_price=format(portfolio.position.entry_price, "f"),
+            last_price=None if last != last else last,
+            trades=len(portfolio.trades), winning_trades=portfolio.winning_trades,
+            last_error=self.last_error,
+        )
+
+
+def _write(connection: Connection, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """One transaction: orders, fills, trades, signals, position, state."""
+    if rows["orders"]:
+        upsert_rows(connection, t.orders, rows["orders"])
+    for fill in rows["fills"]:
+        _insert_new(connection, t.fills, fill, ("bot_id", "trade_id"))
+    for trade in rows["trades"]:
+        _insert_new(connection, t.trades, trade, ("bot_id", "client_order_id", "action"))
+    for signal in rows["signals"]:
+        _insert_new(connection, t.signals, signal, ("bot_id", "time_ms", "kind"))
+    if rows.get("positions"):
+        upsert_rows(connection, t.positions, rows["positions"])
+    if rows.get("bot_state"):
+        upsert_rows(connection, t.bot_state, rows["bot_state"])
+    if rows.get("bots"):
+        bot = dict(rows["bots"][0])
+        existing = connection.execute(
+            select(t.bots.c.created_ms).where(t.bots.c.bot_id == bot["bot_id"])).first()
+        if existing is not None:
+            bot["created_ms"] = existing[0]
+        upsert_rows(connection, t.bots, [bot])
+
+
+def _insert_new(connection: Connection, table: Any, row: dict[str, Any],
+                key: tuple[str, ...]) -> None:
+    """Insert unless a row with the same natural key exists (a replayed decision)."""
+    condition = [table.c[name] == row[name] for name in key]
+    if connection.execute(select(table.c[key[0]]).where(*condition).limit(1)).first() is None:
+        connection.execute(table.insert().values(**row))
