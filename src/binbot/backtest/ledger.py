@@ -1,0 +1,121 @@
+"""What a backtest records while it runs, and the trade lists it derives afterwards.
+
+During the replay the ledger only notes that a fill happened (the bot's ``FillRecorded``
+event) and, at the next equity sample, re-reads the portfolio's equity terms as floats, so the
+equity curve costs one multiply-add per sample instead of Decimal arithmetic.
+
+After the replay, the portfolio's trade legs (open_long, close_long, open_short, close_short;
+a reversal is a close then an open) become the trade list, the round trips for the metrics and
+the spans spent in a position. A close leg's round trip has the close's gross PnL minus its fee
+and the share of the entry fees of the quantity it closes; its entry time is when the position
+opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from binbot.backtest.metrics import TradeRecord
+from binbot.domain.positions import TradeKind
+from binbot.domain.positions import TradeRecord as Leg
+from binbot.engine.events import BotEvent, FillRecorded
+from binbot.engine.portfolio import Portfolio
+
+_CLOSES = (TradeKind.CLOSE_LONG, TradeKind.CLOSE_SHORT)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One position action, as ``--json`` writes it (``pnl``: gross realised PnL of a close,
+    0 for an open; ``fee`` in the quote asset)."""
+
+    time_ms: int
+    action: str
+    price: float
+    qty: float
+    fee: float
+    pnl: float
+
+    def to_dict(self) -> dict[str, int | str | float]:
+        return {"time_ms": self.time_ms, "action": self.action, "price": self.price,
+                "qty": self.qty, "fee": self.fee, "pnl": self.pnl}
+
+
+class Ledger:
+    """Float equity terms of one running backtest (see the module docstring)."""
+
+    __slots__ = ("_portfolio", "base", "dirty", "entry", "qty")
+
+    def __init__(self, capital: Decimal) -> None:
+        self._portfolio: Portfolio | None = None
+        self.dirty = False
+        # equity = base + qty * (price - entry), all floats
+        self.base = float(capital)
+        self.qty = 0.0
+        self.entry = 0.0
+
+    def attach(self, portfolio: Portfolio) -> None:
+        """Read the equity terms from ``portfolio`` (the bot's)."""
+        self._portfolio = portfolio
+        self.refresh()
+
+    def on_event(self, event: BotEvent) -> None:
+        """The bot's event sink."""
+        if type(event) is FillRecorded:
+            self.dirty = True
+
+    def refresh(self) -> None:
+        """Re-read the equity terms from the portfolio (after fills or a funding payment)."""
+        self.dirty = False
+        p = self._portfolio
+        if p is None:
+            return
+        position = p.position
+        self.base = float(p.equity(None))
+        self.qty = float(position.quantity)
+        self.entry = float(position.entry_price)
+
+    def equity(self, price: float) -> float:
+        if self.dirty:
+            self.refresh()
+        return self.base + self.qty * (price - self.entry)
+
+
+def trades_of(legs: Iterable[Leg]) -> list[Trade]:
+    return [Trade(leg.time, leg.kind.value, float(leg.price), float(leg.quantity),
+                  float(leg.fee), float(leg.pnl)) for leg in legs]
+
+
+def round_trips(legs: Iterable[Leg], end_ms: int
+                ) -> tuple[list[TradeRecord], list[tuple[int, int]]]:
+    """Closed round trips (net of all their fees) and the spans spent in a position; a position
+    still open at ``end_ms`` counts as exposure until then."""
+    trips: list[TradeRecord] = []
+    spans: list[tuple[int, int]] = []
+    opened: int | None = None
+    open_qty = _ZERO
+    open_fees = _ZERO
+    for leg in legs:
+        if leg.kind not in _CLOSES:
+            if open_qty == 0:
+                opened = leg.time
+            open_qty += leg.quantity
+            open_fees += leg.fee
+            continue
+        start = opened if opened is not None else leg.time
+        share = open_fees * leg.quantity / open_qty if open_qty > 0 else _ZERO
+        trips.append(TradeRecord(start, leg.time, float(leg.pnl - leg.fee - share),
+                                 float(leg.fee + share)))
+        open_qty -= leg.quantity
+        open_fees -= share
+        if open_qty <= 0:
+            spans.append((start, leg.time))
+            open_qty = _ZERO
+            open_fees = _ZERO
+            opened = None
+    if opened is not None:
+        spans.append((opened, end_ms))
+    return trips, spans
