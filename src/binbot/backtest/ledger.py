@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from binbot.backtest.metrics import TradeRecord
+from binbot.domain.orders import OrderStatus
 from binbot.domain.positions import TradeKind
 from binbot.domain.positions import TradeRecord as Leg
-from binbot.engine.events import BotEvent, FillRecorded
+from binbot.engine.events import BotEvent, FillRecorded, OrderUpdated
 from binbot.engine.portfolio import Portfolio
 
 _CLOSES = (TradeKind.CLOSE_LONG, TradeKind.CLOSE_SHORT)
@@ -47,11 +48,12 @@ class Trade:
 class Ledger:
     """Float equity terms of one running backtest (see the module docstring)."""
 
-    __slots__ = ("_portfolio", "base", "dirty", "entry", "qty")
+    __slots__ = ("_portfolio", "base", "dirty", "entry", "qty", "rejected")
 
     def __init__(self, capital: Decimal) -> None:
         self._portfolio: Portfolio | None = None
         self.dirty = False
+        self.rejected = 0  # orders the risk gate or the simulator refused
         # equity = base + qty * (price - entry), all floats
         self.base = float(capital)
         self.qty = 0.0
@@ -66,6 +68,8 @@ class Ledger:
         """The bot's event sink."""
         if type(event) is FillRecorded:
             self.dirty = True
+        elif isinstance(event, OrderUpdated) and event.order.status is OrderStatus.REJECTED:
+            self.rejected += 1
 
     def refresh(self) -> None:
         """Re-read the equity terms from the portfolio (after fills or a funding payment)."""

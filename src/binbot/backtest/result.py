@@ -53,6 +53,7 @@ class BacktestResult:
     seconds: float  # wall time of the replay itself
     round_trips: list[TradeRecord]  # closed trades, net of fees (what the metrics count)
     exposure: list[tuple[int, int]]  # spans spent in a position
+    rejected_orders: int  # refused by the risk gate or the simulator (the log says why)
 
     @property
     def mode(self) -> str:

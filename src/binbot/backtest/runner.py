@@ -33,6 +33,7 @@ from binbot.domain.instrument import Instrument
 from binbot.domain.market import Market, interval_ms
 from binbot.services.kline_archive import name_parts
 from binbot.sim.exchange import SimulatedExchange
+from binbot.strategy.base import Strategy
 from binbot.strategy.loader import load_strategy
 
 BOT_ID = "backtest"
@@ -144,10 +145,12 @@ def _funding(config: BacktestConfig, tick_time: np.ndarray[tuple[int], np.dtype[
             for t, rate in events if start_ms < t <= int(tick_time[-1])]
 
 
-def execute(config: BacktestConfig, prepared: Prepared,
-            progress: Progress | None = None) -> BacktestResult:
-    """Replay ``prepared`` with a fresh strategy, simulator and bot."""
-    strategy = load_strategy(config.strategy, config.params)
+def execute(config: BacktestConfig, prepared: Prepared, progress: Progress | None = None, *,
+            strategy: Strategy | None = None) -> BacktestResult:
+    """Replay ``prepared`` with a fresh simulator and bot, and a fresh strategy loaded from
+    ``config`` unless an unused instance is given (to inspect it afterwards)."""
+    if strategy is None:
+        strategy = load_strategy(config.strategy, config.params)
     market = prepared.market
     leverage = 1 if market is Market.SPOT else config.leverage
     capital = config.starting_capital
@@ -180,14 +183,16 @@ def execute(config: BacktestConfig, prepared: Prepared,
         metrics=metrics, trades=trades_of(legs), equity_time=times, equity=values,
         candles=candles, bars=prepared.bars, ticks=len(plan.tick_time),
         funding=float(bot.portfolio.position.funding), seconds=seconds, round_trips=trips,
-        exposure=exposure,
+        exposure=exposure, rejected_orders=ledger.rejected,
     )
 
 
 def run_backtest(config: BacktestConfig, *, data: MarketData | None = None,
-                 instrument: Instrument | None = None,
-                 progress: Progress | None = None) -> BacktestResult:
+                 instrument: Instrument | None = None, progress: Progress | None = None,
+                 strategy: Strategy | None = None) -> BacktestResult:
     """Run one backtest (see ``BacktestConfig``); ``data`` skips loading, ``instrument``
-    replaces the filters derived from the data, ``progress(done, total)`` reports intervals."""
+    replaces the filters derived from the data, ``progress(done, total)`` reports intervals,
+    ``strategy`` is an unused instance to run instead of loading ``config.strategy``."""
     market_data = data if data is not None else load_data(config)
-    return execute(config, prepare(config, market_data, instrument), progress)
+    return execute(config, prepare(config, market_data, instrument), progress,
+                   strategy=strategy)

@@ -13,6 +13,7 @@ from binbot.cli.common import CommandError, add_global_options
 # Each module defines ``register(subparsers, parent)``, which adds its parser(s) and sets
 # ``func(args) -> int`` as the handler default.
 COMMAND_MODULES = (
+    "binbot.cli.backtest_cmd",
     "binbot.cli.config_cmd",
     "binbot.cli.data_cmd",
     "binbot.cli.db_cmd",
