@@ -71,6 +71,8 @@ class PaperSettings(Section):
     spot_maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=Decimal("0.1"))
     fill_price: Literal["last", "book"] = "last"
     slippage_bps: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+    # USD-M: value positions and check liquidation at the mark price stream (else last price).
+    use_mark_price: bool = True
 
 
 class BotSettings(Section):

@@ -26,7 +26,7 @@ from binbot.adapters.paper import PaperExecutionClient, PaperRecord, sim_config_
 from binbot.config.settings import BotSettings, PaperSettings
 from binbot.core.event_bus import EventBus
 from binbot.domain.instrument import Instrument
-from binbot.domain.market import MINUTE_MS, Market
+from binbot.domain.market import MINUTE_MS, Market, interval_ms
 from binbot.domain.market_events import (
     BookTickerEvent,
     KlineEvent,
@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 _CATCH_UP_POLL_S = 0.05
 _CATCH_UP_IDLE_ROUNDS = 40  # give up waiting for live trades after ~2 s of a silent market
 _TICK_EVERY_S = 1.0
+_MAX_CANDLE_WAIT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,13 @@ class BotRunner:
         )
         self.keys = self._stream_keys()
         self._tape_ms = 0
+        self.first_tape_ms: int | None = None
+        # Trades that belong after an interval candle the bot has not seen close yet; they wait
+        # for it (the kline close can trail the next interval's first trade, or be held back by
+        # the hub's gap repair) so every trade sees the bands of its own interval.
+        self._waiting: list[TradeEvent] = []
+        self._waiting_since = 0.0
+        self._interval_ms = interval_ms(settings.interval)
         self._pending = _Pending.empty()
         self._signature: tuple[Any, ...] | None = None
         self._held: list[MarketEvent] = []
@@ -138,7 +146,7 @@ class BotRunner:
         s = self.settings
         keys = [StreamKey(s.market, s.symbol, StreamKind.KLINE, s.interval),
                 StreamKey(s.market, s.symbol, StreamKind.AGG_TRADE)]
-        if s.market is Market.USDM:
+        if s.market is Market.USDM and self._deps.paper.use_mark_price:
             keys.append(StreamKey(s.market, s.symbol, StreamKind.MARK_PRICE))
         if self._deps.paper.fill_price == "book":
             keys.append(StreamKey(s.market, s.symbol, StreamKind.BOOK_TICKER))
@@ -212,17 +220,12 @@ class BotRunner:
         await self._commit()
 
     def _process(self, batch: list[MarketEvent]) -> None:
-        core, paper = self.core, self.paper
-        samples = self.latency_samples
         for index, event in enumerate(batch):
             if isinstance(event, TradeEvent):
-                if event.trade_time <= self._tape_ms:
-                    continue
-                self._tape_ms = event.trade_time
-                paper.on_price(event.trade_time, event.price)
-                core.on_price(event.trade_time, event.price)
-                if samples is not None:
-                    samples.append(time.perf_counter_ns())
+                if self._waiting or event.trade_time >= self._forming_end():
+                    self._wait(event)
+                else:
+                    self._trade(event)
             elif isinstance(event, Reconnected):
                 self.stale = False
                 if any(k.kind is StreamKind.AGG_TRADE for k in event.streams):
@@ -233,6 +236,46 @@ class BotRunner:
                     return
             else:
                 self._on_market_state(event)
+                if self._waiting and isinstance(event, KlineEvent) and event.candle.closed:
+                    self._release_waiting(force=False)
+        if self._waiting:
+            self._release_waiting(force=False)
+
+    def _trade(self, event: TradeEvent) -> None:
+        if event.trade_time <= self._tape_ms:
+            return
+        self._tape_ms = event.trade_time
+        if self.first_tape_ms is None:
+            self.first_tape_ms = event.trade_time
+        self.paper.on_price(event.trade_time, event.price)
+        self.core.on_price(event.trade_time, event.price)
+        if self.latency_samples is not None:
+            self.latency_samples.append(time.perf_counter_ns())
+
+    def _forming_end(self) -> int:
+        """End of the interval after the last closed candle (no limit before the first one)."""
+        candles = self.core.candles
+        if not len(candles):
+            return 1 << 62
+        return int(candles.open_time[-1]) + 2 * self._interval_ms
+
+    def _wait(self, event: TradeEvent) -> None:
+        if not self._waiting:
+            self._waiting_since = time.monotonic()
+        self._waiting.append(event)
+
+    def _release_waiting(self, *, force: bool) -> None:
+        waited = time.monotonic() - self._waiting_since
+        if not force and waited > _MAX_CANDLE_WAIT_S:
+            log.warning("bot %s: no close of the candle before %d after %.0fs; trading on",
+                        self.bot_id, self._forming_end(), waited)
+            force = True
+        waiting, self._waiting = self._waiting, []
+        for index, event in enumerate(waiting):
+            if not force and event.trade_time >= self._forming_end():
+                self._waiting = waiting[index:]
+                return
+            self._trade(event)
 
     def _on_market_state(self, event: MarketEvent) -> None:
         core, paper = self.core, self.paper
@@ -301,6 +344,8 @@ class BotRunner:
 
     def _replay_price(self, time_ms: int, price: float) -> None:
         self._tape_ms = time_ms
+        if self.first_tape_ms is None:
+            self.first_tape_ms = time_ms
         self.paper.on_price(time_ms, price)
         self.paper.on_mark_price(time_ms, price)
         self.core.on_price(time_ms, price)

@@ -66,7 +66,14 @@ def candle_from_row(
 def candles_from_rows(
     rows: Sequence[WireKlineRow], market: Market, symbol: str, interval: str, now_ms: int
 ) -> list[Candle]:
-    return [candle_from_row(row, market, symbol, interval, now_ms) for row in rows]
+    """REST klines carry no "closed" flag: a candle followed by another one in the answer is
+    closed for certain; the last one is closed when its close time is before ``now_ms``.
+
+    Relying on the clock alone fails when the estimate lags the server (a stale offset, or the
+    local exchange's accelerated clock): every candle after the estimate would look open."""
+    last = len(rows) - 1
+    return [candle_from_row(row, market, symbol, interval, now_ms if i == last else 1 << 62)
+            for i, row in enumerate(rows)]
 
 
 def _candle_from_stream(k: WireKlineData, market: Market, symbol: str) -> Candle:

@@ -221,9 +221,14 @@ class BinanceRestClient:
             ]
             if not fresh:
                 return
+            full = len(page) >= limit
+            if full and len(fresh) > 1 and not fresh[-1].closed:
+                # The page's last candle only looks open (nothing follows it in this answer):
+                # fetch it again as the first row of the next page, where it is known closed.
+                fresh = fresh[:-1]
             yield fresh
             cursor = fresh[-1].open_time + step
-            if len(page) < limit and not fresh[-1].closed:
+            if not full and not fresh[-1].closed:
                 return
 
     async def ticker_price(self, market: Market, symbol: str) -> Decimal:
