@@ -149,8 +149,14 @@ def _export(args: argparse.Namespace) -> int:
     if len(arrays) == 0:
         raise CommandError(f"no {args.market.value} {args.symbol} {args.interval} candles "
                            "stored in that range")
-    written = export_arrays(args.market, args.symbol, args.interval, arrays, args.format,
-                            args.output)
+    try:
+        written = export_arrays(args.market, args.symbol, args.interval, arrays, args.format,
+                                args.output)
+    except ModuleNotFoundError as e:  # pyarrow is an optional extra
+        raise CommandError(f"{args.format} export needs {e.name}: "
+                           "pip install 'binbot[parquet]'") from e
+    except OSError as e:
+        raise CommandError(f"cannot write {args.output}: {e.strerror or e}") from e
     print(f"wrote {written:,} candles to {args.output} ({args.format})")  # noqa: T201
     return 0
 

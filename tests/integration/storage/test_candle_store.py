@@ -100,3 +100,14 @@ def test_missing_ranges(engine: Engine) -> None:
         (6 * M, 7 * M)]
     assert store.read_missing_ranges(Market.USDM, "BTCUSDT", "1m", 3 * M, 6 * M) == []
     assert store.read_missing_ranges(Market.USDM, "ETHUSDT", "1m", 0, 3 * M) == [(0, 2 * M)]
+
+
+def test_read_columns_subset(engine: Engine) -> None:
+    store = SqlCandleStore(engine)
+    store.write_candles([candle(i, 10.0 + i) for i in range(4)])
+    columns = store.read_columns(Market.USDM, "BTCUSDT", "1m", start_ms=M)
+    assert list(columns) == ["open_time", "open", "high", "low", "close", "volume"]
+    assert columns["close"].tolist() == [11.0, 12.0, 13.0]
+    assert store.read_columns(Market.USDM, "BTCUSDT", "1m", ("closed",))["closed"].all()
+    with pytest.raises(ValueError, match="unknown candle columns"):
+        store.read_columns(Market.USDM, "BTCUSDT", "1m", ("price",))
