@@ -24,6 +24,17 @@ risk gate -> ``ExecutionClient.submit``. Execution events come back through
 once; the strategy's ``on_order``/``on_fill`` are called after the current hook returns, so a
 simulated fill never re-enters a strategy mid-hook, exactly as a live fill would arrive later.
 
+Risk: every order passes ``self.risk`` (``RiskGate``); a refusal is logged and reported as a
+``RiskRejected`` event. The price-driven limits (stop loss, take profit, trailing stop, daily
+target/loss, maximum drawdown) are watched by ``self.risk_monitor`` (``RiskMonitor``), which
+``on_price`` consults only when the price leaves its quiet zone (a bot without such limits
+does not even pay for that test: its ``on_price`` is the plain one). The engine enforces them
+itself: an exit is a reduce-only market order tagged ``risk:<rule>`` (it passes while the bot
+is paused, too); the daily rules block new positions until the next UTC midnight; the
+drawdown kill switch cancels the bot's orders, exits, trips the gate's kill switch (HALTED)
+and pauses the bot. The kill switch survives ``snapshot``/``restore``; ``resume_trading()``
+lifts it (``halt_trading`` trips it by hand).
+
 Persistence: ``snapshot()`` returns the whole bot state as JSON-able data and ``restore()``
 reloads it before ``start()``; a simulated account is snapshotted by its own client
 (``SimulatedExchange.snapshot``), the service stores both side by side.
@@ -62,11 +73,14 @@ from binbot.engine.events import (
     FillRecorded,
     IntentCreated,
     OrderUpdated,
+    RiskRejected,
+    RiskTriggered,
     StatusChanged,
     StrategyErrored,
 )
 from binbot.engine.portfolio import Portfolio
-from binbot.engine.risk import RiskGate, RiskInput, RiskLimits, TradingState
+from binbot.engine.risk import RiskGate, RiskInput, RiskLimits
+from binbot.engine.risk_monitor import RiskAction, RiskMonitor
 from binbot.ports.execution import ExecutionClient
 from binbot.strategy.base import Strategy
 from binbot.strategy.candles import CandleSeries
@@ -128,7 +142,19 @@ class BotCore:
         self.log = logging.getLogger(f"binbot.bot.{bot_id}")
         self.portfolio = Portfolio(instrument.market, instrument.symbol, capital, leverage,
                                    max_trades=max_trades)
-        self.risk = RiskGate(instrument, risk_limits)
+        limits = risk_limits or RiskLimits()
+        self.risk = RiskGate(instrument, limits)
+        self.risk_monitor = RiskMonitor(limits)
+        self.risk_monitor.on_position(0.0, 0.0, float(capital))
+        # The monitor's quiet zone, copied here for on_price (see the module docstring).
+        self._risk_lo = self.risk_monitor.lo
+        self._risk_hi = self.risk_monitor.hi
+        self._risk_until = self.risk_monitor.until
+        self._protective = False  # an engine exit is being sent (passes while paused)
+        self._exit_cid = ""  # the engine's last exit order
+        if self.risk_monitor.active:
+            # Only bots with price-driven limits pay for watching them on every price.
+            self.on_price = self._on_price_watched  # type: ignore[method-assign]
         self._candles = CandleSeries(candle_capacity)
         self._forming: Candle | None = None
         self._time = 0
@@ -176,9 +202,15 @@ class BotCore:
 
     def start(self) -> None:
         """Start (or restart after ``restore``) the strategy; a bot restored while paused stays
-        paused until ``resume``."""
-        if self._resume_paused:
-            self._set_status(BotStatus.PAUSED, self._status_reason)
+        paused until ``resume``, one whose kill switch is tripped until ``resume_trading``."""
+        monitor = self.risk_monitor
+        if monitor.active:
+            candles = self._candles
+            monitor.warm(candles.high.tolist(), candles.low.tolist(), candles.close.tolist())
+            self._sync_risk()
+        if self._resume_paused or self.risk.kill_switch:
+            reason = self._status_reason if self._resume_paused else self._kill_reason()
+            self._set_status(BotStatus.PAUSED, reason)
             return
         self._set_status(BotStatus.RUNNING, "")
         self._call("on_start", self._strategy.on_start, None)
@@ -190,7 +222,12 @@ class BotCore:
             self._set_status(BotStatus.PAUSED, reason)
 
     def resume(self) -> None:
-        """Resume a paused bot: the strategy gets ``on_start`` again."""
+        """Resume a paused bot: the strategy gets ``on_start`` again. A tripped kill switch
+        keeps the bot paused: lift it with ``resume_trading``."""
+        if self.risk.kill_switch:
+            self.log.warning("bot %s stays paused: %s (use resume_trading)", self._bot_id,
+                             self._kill_reason())
+            return
         if self._status is BotStatus.PAUSED:
             self._resume_paused = False
             self._guard.succeeded()
@@ -207,7 +244,30 @@ class BotCore:
     # -- market feed (hot path) ----------------------------------------------------------
 
     def on_price(self, time_ms: int, price: float) -> None:
-        """A trade price. Kept lean: backtests call it for every 1m bar."""
+        """A trade price. Kept lean: backtests call it for every 1m bar. (A bot with
+        price-driven risk limits runs ``_on_price_watched`` under this name instead.)"""
+        self._time = time_ms
+        self._price = price
+        hook = self._trade_hook
+        if hook is None:
+            return
+        self._in_hook = True
+        try:
+            hook(price)
+        except Exception as e:
+            self._guard.failed("on_price", e)
+        else:
+            if self._guard.errors:
+                self._guard.succeeded()
+        self._in_hook = False
+        if self._pending:
+            self._drain()
+
+    def _on_price_watched(self, time_ms: int, price: float) -> None:
+        """``on_price`` with the risk monitor's quiet-zone test in front (the same body
+        repeated: a call to the plain one would cost more than the test)."""
+        if not self._risk_lo < price < self._risk_hi or time_ms >= self._risk_until:
+            self._risk_price(time_ms, price)
         self._time = time_ms
         self._price = price
         hook = self._trade_hook
@@ -252,6 +312,9 @@ class BotCore:
             return
         self._forming = None
         self._time = max(self._time, candle.close_time)
+        if self.risk_monitor.active:
+            self.risk_monitor.on_candle(candle.high, candle.low, candle.close)
+            self._sync_risk()
         if self._status is BotStatus.RUNNING:
             self._call("on_candle", self._strategy.on_candle, candle)
         self._drain()
@@ -262,7 +325,9 @@ class BotCore:
         reference = mark if mark is not None else self._mark_or_last()
         if math.isnan(reference):
             return Decimal(0)
-        return self.portfolio.apply_funding(Decimal(repr(reference)), rate)
+        amount = self.portfolio.apply_funding(Decimal(repr(reference)), rate)
+        self._risk_position()
+        return amount
 
     # -- execution events ----------------------------------------------------------------
 
@@ -286,6 +351,7 @@ class BotCore:
         fill = event.fill
         if fill is not None:
             legs = self.portfolio.apply_fill(fill)
+            self._risk_position()
             self._events(FillRecorded(self._bot_id, fill, tuple(legs)))
             self._pending.append((self._strategy.on_fill, fill))
         # A copy: by the time anyone reads this change the order may have moved on.
@@ -460,15 +526,25 @@ class BotCore:
         cid = intent.client_order_id
         self._orders[cid] = order
         self._events(IntentCreated(self._bot_id, intent))
-        reason = self.risk.check(intent, RiskInput(
-            running=self._status is BotStatus.RUNNING,
+        status = self._status
+        rejection = self.risk.admit(intent, RiskInput(
+            running=status is BotStatus.RUNNING or (
+                self._protective and status is BotStatus.PAUSED),
             price=reference if reference is not None else Decimal(0),
             position_qty=self.portfolio.position.quantity,
             capital=self.portfolio.capital,
             leverage=self.portfolio.leverage,
+            equity=self.equity if self.risk.limits.max_leverage is not None else None,
+            time=self._time,
         ))
-        if reason:
-            self._apply(order, OrderEvent(cid, OrderStatus.REJECTED, self._time, reason=reason))
+        if rejection is not None:
+            self.log.warning("order %s (%s %s %s) rejected by the risk gate [%s]: %s", cid,
+                             intent.side.value, intent.quantity, intent.tag or intent.type.value,
+                             rejection.rule, rejection.reason)
+            self._events(RiskRejected(self._bot_id, self._time, intent, rejection.rule,
+                                      rejection.reason))
+            self._apply(order, OrderEvent(cid, OrderStatus.REJECTED, self._time,
+                                          reason=rejection.reason))
         else:
             self._apply(order, OrderEvent(cid, OrderStatus.SUBMITTED, self._time))
             self._in_command += 1
@@ -479,6 +555,114 @@ class BotCore:
         if not self._in_hook:
             self._drain()
         return order
+
+    # -- risk ----------------------------------------------------------------------------
+
+    @property
+    def kill_switch(self) -> str:
+        """Why the kill switch tripped; "" when it has not."""
+        return self.risk.kill_switch
+
+    def halt_trading(self, reason: str, *, flatten: bool = True) -> None:
+        """Trip the kill switch by hand: cancel open orders, exit (``flatten``), go HALTED and
+        pause, exactly as the drawdown limit does; it survives restarts until
+        ``resume_trading``."""
+        self._kill("kill_switch", reason or "kill switch", flatten=flatten)
+        self._drain()
+
+    def reset_kill_switch(self) -> None:
+        """Lift the kill switch (the bot stays paused; ``resume`` or ``resume_trading`` next).
+        The drawdown limit then measures from the equity now."""
+        if not self.risk.kill_switch:
+            return
+        self.log.warning("bot %s: kill switch reset (was: %s)", self._bot_id,
+                         self.risk.kill_switch)
+        self.risk.reset_kill_switch()
+        price = self._mark_or_last()
+        monitor = self.risk_monitor
+        monitor.reset(monitor.equity(price) if not math.isnan(price) else monitor.base)
+        self._sync_risk()
+
+    def resume_trading(self) -> None:
+        """The manual resume after the kill switch: lift it and resume the paused bot."""
+        self.reset_kill_switch()
+        if self._status is BotStatus.PAUSED:
+            self.resume()
+
+    def _kill_reason(self) -> str:
+        return f"kill switch: {self.risk.kill_switch}"
+
+    def _risk_price(self, time_ms: int, price: float) -> None:
+        """A price outside the monitor's quiet zone (or a new UTC day): apply the limits."""
+        previous = self._price
+        self._time = time_ms
+        self._price = price
+        if self._status is BotStatus.RUNNING or self._status is BotStatus.PAUSED:
+            for action in self.risk_monitor.evaluate(time_ms, price, previous):
+                self._risk_act(action)
+        self._sync_risk()
+
+    def _risk_act(self, action: RiskAction) -> None:
+        if action.kind == "unblock":
+            if self.risk.block_reason:
+                self.log.info("bot %s: new UTC day, new positions allowed again", self._bot_id)
+            self.risk.clear_block()
+            return
+        if action.kind == "halt":
+            self._kill(action.rule, action.reason, flatten=action.flatten)
+            return
+        self.log.warning("bot %s: %s: %s", self._bot_id, action.rule, action.reason)
+        self._events(RiskTriggered(self._bot_id, self._time, action.rule, action.kind,
+                                   action.reason))
+        if action.kind == "block":
+            self.risk.block_entries(action.reason, action.until)
+        if action.flatten:
+            self._risk_flatten(action.rule)
+
+    def _kill(self, rule: str, reason: str, *, flatten: bool) -> None:
+        self.log.error("bot %s: kill switch (%s): %s", self._bot_id, rule, reason)
+        self._events(RiskTriggered(self._bot_id, self._time, rule, "halt", reason))
+        for order in self.open_orders():
+            self.cancel(order.client_order_id)
+        if flatten:
+            self._risk_flatten(rule)
+        self.risk.trip_kill_switch(reason)
+        self.risk_monitor.halt()
+        self._sync_risk()
+        if self._status is BotStatus.RUNNING:
+            self.pause(self._kill_reason())
+
+    def _risk_flatten(self, rule: str) -> None:
+        """Exit the whole position with a market order, unless the last exit is still open."""
+        if self.portfolio.position.quantity == 0:
+            return
+        pending = self._orders.get(self._exit_cid)
+        if pending is not None and pending.is_open:
+            return
+        self._protective = True
+        try:
+            order = self.close_position(tag=f"risk:{rule}")
+        finally:
+            self._protective = False
+        if order is not None:
+            self._exit_cid = order.client_order_id
+
+    def _position_floats(self) -> tuple[float, float, float]:
+        """(signed quantity, entry price, equity base) of the ledger, as floats."""
+        p = self.portfolio.position
+        base = self.portfolio.capital + p.realised_pnl - p.fees + p.funding
+        return float(p.quantity), float(p.entry_price), float(base)
+
+    def _risk_position(self) -> None:
+        if self.risk_monitor.active:
+            self.risk_monitor.on_position(*self._position_floats())
+            self._sync_risk()
+
+    def _sync_risk(self) -> None:
+        monitor = self.risk_monitor
+        self._risk_lo = monitor.lo
+        self._risk_hi = monitor.hi
+        self._risk_until = monitor.until
 
     # -- internals -----------------------------------------------------------------------
 
@@ -558,7 +742,7 @@ class BotCore:
             },
             "status": self._status.value,
             "status_reason": self._status_reason,
-            "risk": {"state": self.risk.state.value, "reason": self.risk.state_reason},
+            "risk": {**self.risk.snapshot(), "monitor": self.risk_monitor.snapshot()},
             "errors": self._guard.errors,
             "intent_seq": self._intent_seq,
             "time": self._time,
@@ -585,7 +769,7 @@ class BotCore:
         status = BotStatus(data["status"])
         self._resume_paused = status is BotStatus.PAUSED
         self._status_reason = str(data["status_reason"])
-        self.risk.set_state(TradingState(data["risk"]["state"]), data["risk"]["reason"])
+        self.risk.restore(data["risk"])
         self._guard.errors = int(data["errors"])
         self._intent_seq = int(data["intent_seq"])
         self._time = int(data["time"])
@@ -593,6 +777,16 @@ class BotCore:
             _NAN if v is None else float(v) for v in data["prices"]
         )
         self.portfolio.restore(data["portfolio"])
+        monitor = data["risk"].get("monitor")
+        if monitor is not None:
+            self.risk_monitor.restore(monitor)
+            q, entry, base = self._position_floats()
+            self.risk_monitor.restore_position(q, entry, base)
+        else:  # an older snapshot: levels from the position as it is now
+            self._risk_position()
+        if self.risk.kill_switch:
+            self.risk_monitor.halt()
+        self._sync_risk()
         self._orders = {}
         for raw in data["orders"]:
             order = Order.from_dict(raw)

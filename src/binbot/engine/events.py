@@ -1,7 +1,10 @@
 """Events a bot emits for the outside world (storage, API, dashboard).
 
 ``IntentCreated`` comes before the order is handed to the execution client: a live service must
-commit it before the send goes out (reliability.md §1 rule 1).
+commit it before the send goes out (reliability.md §1 rule 1). ``RiskRejected`` reports an
+order the risk gate refused (the order itself then follows as REJECTED in ``OrderUpdated``);
+``RiskTriggered`` reports a limit the engine enforced on its own (an exit, a daily block, the
+kill switch).
 """
 
 from __future__ import annotations
@@ -52,5 +55,30 @@ class StatusChanged:
     reason: str
 
 
-BotEvent = IntentCreated | OrderUpdated | FillRecorded | StrategyErrored | StatusChanged
+@dataclass(frozen=True, slots=True)
+class RiskRejected:
+    """The risk gate refused ``intent``: ``rule`` names the check (``binbot.engine.risk``)."""
+
+    bot_id: str
+    time: int
+    intent: OrderIntent
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskTriggered:
+    """A price-driven limit fired. ``rule``: stop_loss, take_profit, trailing_stop,
+    daily_target, daily_loss, max_drawdown or kill_switch (the operator's); ``action``: exit,
+    block (no new positions for the rest of the UTC day) or halt (the kill switch)."""
+
+    bot_id: str
+    time: int
+    rule: str
+    action: str
+    reason: str
+
+
+BotEvent = (IntentCreated | OrderUpdated | FillRecorded | StrategyErrored | StatusChanged
+            | RiskRejected | RiskTriggered)
 BotEventSink = Callable[[BotEvent], None]
