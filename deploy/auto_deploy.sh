@@ -426,32 +426,38 @@ config_value() {
 BACKUP_DIR=""
 
 backup_database() {
-  local from_release="$1"
+  local from_release="${1:-$RELEASE_DIR}"
   BACKUP_DIR="$DATA_DIR/backups/$(date -u +%Y%m%dT%H%M%SZ)-before-$RELEASE"
   install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_GROUP" "$BACKUP_DIR"
-  # File copy of every SQLite database with its WAL: the service is stopped, so this is a
-  # consistent snapshot, and it is what a rollback restores.
-  local db copied=0
+  local external
+  external="$(config_value "bool(c['database'].get('url'))" || echo False)"
+  if [ "$external" = True ]; then
+    warn "the database is not SQLite (database.url is set): back it up yourself (pg_dump) before" \
+      "updating; a rollback restores the code, not that database"
+  fi
+  # Every SQLite database in the data dir. binbot's own backup (SQLite's online backup API) is
+  # used when the installed release has it; otherwise a plain copy with the WAL, which is
+  # consistent because the service is stopped.
+  local db name copied=0
   for db in "$DATA_DIR"/*.db; do
-    cp -a "$db" "$BACKUP_DIR/"
-    [ -e "$db-wal" ] && cp -a "$db-wal" "$BACKUP_DIR/"
-    [ -e "$db-shm" ] && cp -a "$db-shm" "$BACKUP_DIR/"
+    name="$(basename "$db")"
+    if [ "$name" = binbot.db ] && has_subcommand "$from_release" db backup; then
+      local out
+      if ! out="$(as_service "$from_release" db backup --config "$CONFIG_FILE" \
+          --output "$BACKUP_DIR/$name" 2>&1)"; then
+        printf '%s\n' "$out" >&2
+        die "binbot db backup failed; nothing was changed"
+      fi
+    else
+      cp -a "$db" "$BACKUP_DIR/"
+      if [ -e "$db-wal" ]; then cp -a "$db-wal" "$BACKUP_DIR/"; fi
+    fi
     copied=$((copied + 1))
   done
-  # binbot's own backup also covers PostgreSQL; the running (old) release knows the schema.
-  if [ -n "$from_release" ] && has_subcommand "$from_release" db backup; then
-    local out
-    if out="$(as_service "$from_release" db backup --config "$CONFIG_FILE" 2>&1)"; then
-      printf '%s\n' "$out" | sed 's/^/    /'
-    else
-      printf '%s\n' "$out" >&2
-      die "binbot db backup failed; nothing was changed"
-    fi
-  fi
   if [ "$copied" -gt 0 ]; then
-    changed "backed up $copied database file(s) to $BACKUP_DIR"
+    changed "backed up $copied database(s) to $BACKUP_DIR"
   else
-    rmdir "$BACKUP_DIR" 2>/dev/null || true
+    rmdir "$BACKUP_DIR"
     BACKUP_DIR=""
   fi
 }
@@ -464,8 +470,7 @@ restore_database() {
     # A WAL or shared-memory file of the failed run must not be replayed onto the old file.
     rm -f "$DATA_DIR/$name" "$DATA_DIR/$name-wal" "$DATA_DIR/$name-shm"
     cp -a "$db" "$DATA_DIR/"
-    [ -e "$db-wal" ] && cp -a "$db-wal" "$DATA_DIR/"
-    [ -e "$db-shm" ] && cp -a "$db-shm" "$DATA_DIR/"
+    if [ -e "$db-wal" ]; then cp -a "$db-wal" "$DATA_DIR/"; fi
   done
   say "restored the database files from $BACKUP_DIR"
 }
@@ -674,7 +679,7 @@ main() {
   pick_python
   ensure_dirs
   # One deploy at a time.
-  exec 9>"$PREFIX/.deploy.lock"
+  exec 9>>"$PREFIX/.deploy.lock"
   flock -n 9 || die "another deploy is running (lock $PREFIX/.deploy.lock)"
   RELEASE="$(release_id)"
   build_release
