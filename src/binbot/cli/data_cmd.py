@@ -97,7 +97,8 @@ def _import(args: argparse.Namespace) -> int:
             def done(outcome: ImportResult | ImportFailure) -> None:
                 progress.advance(task)
                 if isinstance(outcome, ImportFailure):
-                    progress.console.print(f"[red]rejected[/red] {outcome.error}")
+                    progress.console.print(f"rejected {outcome.error}", markup=False,
+                                           highlight=False, soft_wrap=True)
 
             outcomes = import_kline_files(engine, files, args.market, args.symbol,
                                           args.interval, on_done=done)
