@@ -26,6 +26,7 @@ from binbot.storage.database import write_transaction
 # Rows per multi-row INSERT: 64 rows x 15 columns stays under SQLite's 32766-parameter limit
 # and PostgreSQL's 65535, and runs the statement a 64th as often as one row per execute.
 _ROWS_PER_STATEMENT: Final = 64
+_IMPORT_CACHE_KIB: Final = -65_536  # negative: KiB (64 MiB) rather than pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +107,19 @@ def write_prepared(connection: Connection, prepared: PreparedFile) -> int:
     dialect = connection.dialect.name
     driver: Any = connection.connection.driver_connection
     cursor = driver.cursor()
+    cache_pages = None
+    if dialect == "sqlite":
+        # A cache that holds the whole file's pages: none spill to the WAL mid-transaction.
+        (cache_pages,) = cursor.execute("PRAGMA cache_size").fetchone()
+        cursor.execute(f"PRAGMA cache_size = {_IMPORT_CACHE_KIB}")
     try:
         if prepared.blocks:
             cursor.executemany(upsert_sql(dialect, _ROWS_PER_STATEMENT), prepared.blocks)
         if prepared.tail:
             cursor.executemany(upsert_sql(dialect), prepared.tail)
     finally:
+        if cache_pages is not None:
+            cursor.execute(f"PRAGMA cache_size = {int(cache_pages)}")
         cursor.close()
     return _count(connection, columns) - before
 

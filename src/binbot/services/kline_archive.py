@@ -138,7 +138,7 @@ def _decompressed(path: Path) -> bytes:
             data = raw
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as e:
         raise ArchiveFormatError(path, f"not a valid compressed file: {e}") from None
-    if not data.strip():
+    if data.isspace():
         raise ArchiveFormatError(path, "the file holds no rows")
     return data
 
@@ -167,7 +167,7 @@ def _split_header(path: Path, data: bytes) -> tuple[int, bytes]:
 
 
 def _parse(path: Path, body: bytes, header_lines: int) -> pd.DataFrame:
-    if not body.strip():
+    if not body or body.isspace():
         raise ArchiveFormatError(path, "the file holds no rows")
     try:
         frame = pd.read_csv(io.BytesIO(body), header=None, skip_blank_lines=False,
