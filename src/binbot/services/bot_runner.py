@@ -67,6 +67,9 @@ _CATCH_UP_POLL_S = 0.05
 _CATCH_UP_IDLE_ROUNDS = 40  # give up waiting for live trades after ~2 s of a silent market
 _TICK_EVERY_S = 1.0
 _MAX_CANDLE_WAIT_S = 10.0
+# Checkpoint the position in the tape this often even when nothing else changed, so a restart
+# has little to replay and `binbot status` sees fresh times.
+_SNAPSHOT_EVERY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ class BotRunner:
         self._catch_up_task: asyncio.Task[None] | None = None
         self._last_equity_minute = 0
         self._last_tick_wall = 0.0
+        self._snapshot_wall = 0.0
+        self._snapshot_tape = 0
         self.stale = False
         self.last_error: str | None = None
         self.latency_samples: list[int] | None = None  # set by benchmarks: ns per trade
@@ -340,7 +345,7 @@ class BotRunner:
         self._gate_open = True
         held, self._held = self._held, []
         self._process(held)
-        await self._commit()
+        await self._commit(force_snapshot=True)
 
     def _replay_price(self, time_ms: int, price: float) -> None:
         self._tape_ms = time_ms
@@ -397,8 +402,13 @@ class BotRunner:
         if signature != self._signature:
             self._pending.state_changed = True
             self._signature = signature
-        if force_snapshot:
+        wall = time.monotonic()
+        if force_snapshot or (wall - self._snapshot_wall > _SNAPSHOT_EVERY_S
+                              and self._tape_ms != self._snapshot_tape):
             self._pending.state_changed = True
+        if self._pending.state_changed:
+            self._snapshot_wall = wall
+            self._snapshot_tape = self._tape_ms
         pending, self._pending = self._pending, _Pending.empty()
         if pending:
             rows = self._rows(pending)

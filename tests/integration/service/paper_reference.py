@@ -43,6 +43,14 @@ def load_minutes(path: Path) -> pd.DataFrame:
     return frame
 
 
+def last_tick_ms(minutes: pd.DataFrame) -> int:
+    """Time of the very last trade the local exchange replays from these candles."""
+    row = minutes.iloc[-1]
+    ticks = intrabar_ticks(int(row["open_time"]), MINUTE_MS, float(row["open"]),
+                           float(row["high"]), float(row["low"]), float(row["close"]))
+    return ticks[-1][0]
+
+
 @dataclass(frozen=True)
 class Trade:
     action: str

@@ -14,7 +14,13 @@ from binbot.bootstrap import ServiceHandle, run_service
 from binbot.config import load_settings
 from binbot.domain.market import Market
 from binbot.exchange.server import ExchangeOptions, LocalExchange
-from tests.integration.service.paper_reference import Trade, load_minutes, replay, write_head
+from tests.integration.service.paper_reference import (
+    Trade,
+    last_tick_ms,
+    load_minutes,
+    replay,
+    write_head,
+)
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 SOURCE = SHARED / "data/klines/binance-um-1m/FILUSDT-1m-2025-04.csv.gz"
@@ -37,7 +43,7 @@ async def test_paper_trades_through_local_exchange_equal_direct_replay(tmp_path:
     data = tmp_path / "FILUSDT-1m-head.csv.gz"
     write_head(SOURCE, data, MINUTES)
     minutes = load_minutes(data)
-    last_tick = int(minutes["open_time"].iloc[-1]) + 45_000
+    last_tick = last_tick_ms(minutes)
     exchange = LocalExchange(ExchangeOptions([data], speed=SPEED, symbols={str(data): "FILUSDT"}))
     await exchange.start()
     settings = load_settings(
