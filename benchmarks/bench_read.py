@@ -87,6 +87,9 @@ def main() -> None:
         candles_module._PARALLEL_MIN_ROWS = original
         print(f"read_arrays in one thread: {single:.3f} s")
 
+        ohlcv_s, ohlcv = best_of(args.runs, lambda: store.read_columns(Market.USDM, SYMBOL, "1m"))
+        print(f"read_columns, time + OHLCV: {ohlcv_s:.3f} s ({len(ohlcv['close']):,} candles)")
+
         frame_s, frame = best_of(args.runs, lambda: store.read_frame(Market.USDM, SYMBOL, "1m"))
         print(f"read_frame (pandas):       {frame_s:.3f} s ({len(frame):,} rows)")
 
