@@ -119,6 +119,8 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
            progress: Progress | None = None, track_forming: bool = True
            ) -> npt.NDArray[np.float64]:
     """Run the plan; return the equity sampled after each interval."""
+    if len(plan.tick_time) == len(plan.interval_ends) and not plan.funding:
+        return _replay_closes(bot, sim, ledger, plan, progress, track_forming)
     times = plan.tick_time
     prices = plan.tick_price
     ends = plan.interval_ends
@@ -162,6 +164,35 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
     if progress is not None:
         progress(count, count)
     return equity
+
+
+def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayPlan,
+                   progress: Progress | None, track_forming: bool) -> npt.NDArray[np.float64]:
+    """``replay`` for one tick per interval (bar-close mode), without the inner loop."""
+    sim_price = sim.on_price
+    on_price = bot.on_price
+    on_candle = bot.on_candle_closed
+    candles = plan.candles
+    count = len(candles)
+    equity: list[float] = []
+    sample = equity.append
+    for j, (t, p) in enumerate(zip(plan.tick_time, plan.tick_price, strict=True)):
+        if track_forming:
+            bot.replay_interval = j
+        sim_price(t, p)
+        on_price(t, p)
+        candle = candles[j]
+        if candle is not None:
+            on_candle(candle)
+            bot.replay_interval = -1
+        if ledger.dirty:
+            ledger.refresh()
+        sample(ledger.base + ledger.qty * (p - ledger.entry))
+        if progress is not None and not j & (_PROGRESS_EVERY - 1):
+            progress(j, count)
+    if progress is not None:
+        progress(count, count)
+    return np.array(equity, dtype=np.float64)
 
 
 def _pay(bot: BotCore, sim: SimulatedExchange, ledger: Ledger, funding: Funding,
