@@ -102,26 +102,50 @@ def _count(connection: Connection, columns: KlineColumns) -> int:
 
 def write_prepared(connection: Connection, prepared: PreparedFile) -> int:
     """Upsert one validated file inside the caller's transaction; return the new rows."""
-    columns = prepared.columns
-    before = _count(connection, columns)
-    dialect = connection.dialect.name
+    before = _count(connection, prepared.columns)
     driver: Any = connection.connection.driver_connection
     cursor = driver.cursor()
-    cache_pages = None
-    if dialect == "sqlite":
-        # A cache that holds the whole file's pages: none spill to the WAL mid-transaction.
-        (cache_pages,) = cursor.execute("PRAGMA cache_size").fetchone()
-        cursor.execute(f"PRAGMA cache_size = {_IMPORT_CACHE_KIB}")
+    try:
+        if connection.dialect.name == "postgresql":
+            _copy_postgres(cursor, prepared)
+        else:
+            _insert_sqlite(cursor, prepared)
+    finally:
+        cursor.close()
+    return _count(connection, prepared.columns) - before
+
+
+def _insert_sqlite(cursor: Any, prepared: PreparedFile) -> None:
+    # A cache that holds the whole file's pages: none spill to the WAL mid-transaction.
+    (cache_pages,) = cursor.execute("PRAGMA cache_size").fetchone()
+    cursor.execute(f"PRAGMA cache_size = {_IMPORT_CACHE_KIB}")
     try:
         if prepared.blocks:
-            cursor.executemany(upsert_sql(dialect, _ROWS_PER_STATEMENT), prepared.blocks)
+            cursor.executemany(upsert_sql("sqlite", _ROWS_PER_STATEMENT), prepared.blocks)
         if prepared.tail:
-            cursor.executemany(upsert_sql(dialect), prepared.tail)
+            cursor.executemany(upsert_sql("sqlite"), prepared.tail)
     finally:
-        if cache_pages is not None:
-            cursor.execute(f"PRAGMA cache_size = {int(cache_pages)}")
-        cursor.close()
-    return _count(connection, columns) - before
+        cursor.execute(f"PRAGMA cache_size = {int(cache_pages)}")
+
+
+def _copy_postgres(cursor: Any, prepared: PreparedFile) -> None:
+    # COPY into a session-private staging table, then one set-based upsert: far fewer round
+    # trips than INSERT statements.
+    width = len(ALL_COLUMNS)
+    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS candles_import "
+                   "(LIKE candles INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    with cursor.copy(f"COPY candles_import ({_quoted(ALL_COLUMNS)}) FROM STDIN") as copy:
+        for block in prepared.blocks:
+            for start in range(0, len(block), width):
+                copy.write_row(block[start:start + width])
+        for row in prepared.tail:
+            copy.write_row(row)
+    updates = ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS)
+    cursor.execute(
+        f"INSERT INTO candles ({_quoted(ALL_COLUMNS)}) "  # noqa: S608 - constant names only
+        f"SELECT {_quoted(ALL_COLUMNS)} FROM candles_import "
+        f"ON CONFLICT ({_quoted(KEY_COLUMNS)}) DO UPDATE SET {updates}")
+    cursor.execute("TRUNCATE candles_import")
 
 
 def _write(engine: Engine, prepared: PreparedFile, started: float) -> ImportResult:
