@@ -435,6 +435,10 @@ class BotCore:
         )
 
     @property
+    def capital(self) -> Decimal:
+        return self.portfolio.capital
+
+    @property
     def balance(self) -> Decimal:
         return self.portfolio.balance
 

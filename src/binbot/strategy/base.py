@@ -27,9 +27,9 @@ after ``max_consecutive_errors`` in a row):
 - ``on_stop()``: the bot is stopping.
 
 Views: ``time``, ``price``, ``candles`` (numpy arrays, ``candles.to_frame()``), ``forming``,
-``position``, ``balance``, ``equity``, ``open_orders()``. Commands: ``buy``, ``sell``, ``close``,
-``cancel``; they pass the risk gate and return the ``Order`` (possibly REJECTED) or None.
-``state`` is a JSON-serialisable dict the engine persists and restores; override
+``position``, ``capital``, ``balance``, ``equity``, ``open_orders()``. Commands: ``buy``,
+``sell``, ``close``, ``cancel``; they pass the risk gate and return the ``Order`` (possibly
+REJECTED) or None. ``state`` is a JSON-serialisable dict the engine persists and restores; override
 ``save_state``/``restore_state`` to persist private attributes as well. ``log`` is the
 strategy's own logger.
 """
@@ -145,6 +145,10 @@ class Strategy:
     @property
     def position(self) -> PositionView:
         return self.ctx.position
+
+    @property
+    def capital(self) -> Decimal:
+        return self.ctx.capital
 
     @property
     def balance(self) -> Decimal:

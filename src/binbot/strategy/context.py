@@ -85,6 +85,11 @@ class StrategyContext(Protocol):
     def position(self) -> PositionView: ...
 
     @property
+    def capital(self) -> Decimal:
+        """The bot's budget on the account (what its position limits are shares of)."""
+        ...
+
+    @property
     def balance(self) -> Decimal:
         """Quote balance: USD-M wallet balance, spot free quote."""
         ...

@@ -24,11 +24,13 @@ Position (units of ``unit`` base quantity, fixed when a trade opens):
   that entry was decided; watched on every real-time price (``on_price``), exit when touched.
 
 Sizing, the turtle unit: ``unit = equity x risk_per_trade / ATR`` (so a 1-ATR move on one
-unit is ``risk_per_trade`` of equity), then the leverage rule: ``unit <= equity x leverage x
-exposure / (max_units x price)``, i.e. a full pyramid bought at the entry price stays within
-``exposure`` of what the leverage allows (``leverage``: the bot's unless given; ``exposure``
-leaves room for fees). Each add is also cut to what still fits under ``equity x leverage x
-exposure`` at its price. ``unit_quantity`` fixes the unit instead. Spot is long only.
+unit is ``risk_per_trade`` of equity), then the leverage rule: ``unit <= E x leverage x
+exposure / (max_units x price)`` with ``E = min(equity, capital)``, i.e. a full pyramid bought
+at the entry price stays within ``exposure`` of what the leverage allows on the bot's money
+(``leverage``: the bot's unless given; ``exposure`` leaves room for fees; capital caps E
+because the risk gate's position limit is a share of capital). Each add is also cut to what
+still fits under ``E x leverage x exposure`` at its price. ``unit_quantity`` fixes the unit
+instead. Spot is long only.
 
 The ATR is Wilder's over ``atr_period`` candles; the MACD is TA-Lib's (``binbot.indicators``).
 Nothing happens before every indicator has a value (120 candles with the defaults). Ties
@@ -239,7 +241,7 @@ class MacdTurtle(Strategy):
             unit = float(p.unit_quantity)
         else:
             unit = min(equity * p.risk_per_trade / atr,
-                       equity * self._leverage() * p.exposure / (p.max_units * price))
+                       self._allowed() / (p.max_units * price))
         if not unit > 0:
             return
         self.direction = direction
@@ -252,8 +254,7 @@ class MacdTurtle(Strategy):
         p = self.params
         quantity = units * self.unit
         if p.unit_quantity is None:
-            room = (float(self.equity) * self._leverage() * p.exposure / price
-                    - abs(float(self.position.quantity)))
+            room = self._allowed() / price - abs(float(self.position.quantity))
             quantity = min(quantity, room)
         if quantity > 0:
             self._submit(units, quantity, atr, tag)
@@ -298,9 +299,12 @@ class MacdTurtle(Strategy):
         if self.direction and self.position.is_flat and not self._pending:
             self._reset()
 
-    def _leverage(self) -> float:
+    def _allowed(self) -> float:
+        """The largest position notional the leverage rule allows."""
         given = self.params.leverage
-        return given if given is not None else float(self.position.leverage)
+        leverage = given if given is not None else float(self.position.leverage)
+        money = float(min(self.equity, self.capital))
+        return money * leverage * self.params.exposure
 
     def _set_zone(self) -> None:
         stop = self.stop
