@@ -46,6 +46,11 @@ def indicator_lines(params: Mapping[str, Any], closes: FloatArray) -> dict[str, 
     return {}
 
 
+def metric_label(name: str) -> str:
+    """``max_drawdown_fraction`` -> ``max drawdown fraction``; ``start_ms`` -> ``start``."""
+    return name.removesuffix("_ms").replace("_", " ")
+
+
 def format_metric(name: str, value: Any) -> str:
     if value is None:
         return "–"
@@ -83,8 +88,8 @@ def _figure(result: BacktestResult) -> Any:
         fig.add_trace(go.Scatter(
             x=pd.to_datetime([t.time_ms for t in chosen], unit="ms", utc=True),
             y=[t.price for t in chosen], mode="markers", name=label,
-            marker={"symbol": symbol, "size": 9, "color": color,
-                    "line": {"width": 1, "color": "#111827"}},
+            marker={"symbol": symbol, "size": 7, "color": color,
+                    "line": {"width": 0.5, "color": "#111827"}},
             customdata=[[t.qty, t.pnl, t.fee] for t in chosen],
             hovertemplate="%{x}<br>price %{y}<br>qty %{customdata[0]}<br>"
                           "pnl %{customdata[1]:.4f}<br>fee %{customdata[2]:.4f}"),
@@ -96,8 +101,8 @@ def _figure(result: BacktestResult) -> Any:
                              mode="lines", fill="tozeroy", line={"width": 1, "color": "#b91c1c"}),
                   row=3, col=1)
     fig.update_layout(height=900, template="plotly_white", hovermode="x unified",
-                      margin={"l": 60, "r": 20, "t": 40, "b": 30},
-                      legend={"orientation": "h", "y": 1.04})
+                      margin={"l": 60, "r": 20, "t": 70, "b": 30},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
     fig.update_xaxes(rangeslider_visible=False)
     return fig
 
@@ -108,7 +113,7 @@ def render_html(result: BacktestResult) -> str:
     chart = fig.to_html(full_html=False, include_plotlyjs=True, include_mathjax=False,
                         config={"displaylogo": False, "scrollZoom": True})
     rows = "\n".join(
-        f"<tr><th>{html.escape(name.replace('_', ' '))}</th>"
+        f"<tr><th>{html.escape(metric_label(name))}</th>"
         f"<td>{html.escape(format_metric(name, value))}</td></tr>"
         for name, value in metrics_dict(result.metrics).items()
     )

@@ -34,7 +34,7 @@ from binbot.backtest.data import DataError, MarketData
 from binbot.backtest.export import write_csv, write_json
 from binbot.backtest.funding import FundingFileError, read_funding
 from binbot.backtest.metrics import BacktestMetrics
-from binbot.backtest.report import format_metric, write_html
+from binbot.backtest.report import format_metric, metric_label, write_html
 from binbot.backtest.runner import execute
 from binbot.backtest.store import find_run, list_runs, run_trades, save_run
 from binbot.backtest.sweep import (
@@ -179,7 +179,7 @@ def _print_summary(result: BacktestResult) -> None:
     table.add_column("value", justify="right")
     values = {name: getattr(result.metrics, name) for name in SUMMARY}
     for name, value in values.items():
-        table.add_row(name.replace("_", " "), format_metric(name, value))
+        table.add_row(metric_label(name), format_metric(name, value))
     table.add_row("trade actions", f"{len(result.trades):,}")
     if result.rejected_orders:
         table.add_row("rejected orders", f"[yellow]{result.rejected_orders:,}[/yellow]")
@@ -267,8 +267,7 @@ def _print_walk_forward(outcome: WalkForward, names: list[str], rank_by: str) ->
     stitched.add_column("metric")
     stitched.add_column("value", justify="right")
     for name in SUMMARY:
-        stitched.add_row(name.replace("_", " "),
-                         format_metric(name, getattr(outcome.metrics, name)))
+        stitched.add_row(metric_label(name), format_metric(name, getattr(outcome.metrics, name)))
     _out().print(stitched)
 
 
@@ -315,7 +314,7 @@ def _show(args: argparse.Namespace) -> int:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name in SUMMARY:
-        table.add_row(name.replace("_", " "), format_metric(name, run.metrics.get(name)))
+        table.add_row(metric_label(name), format_metric(name, run.metrics.get(name)))
     table.add_row("params", ", ".join(f"{k}={v}" for k, v in run.params.items()))
     _out().print(table)
     if args.trades:
