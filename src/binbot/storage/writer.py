@@ -235,8 +235,20 @@ class Writer:
                 if item.stop:
                     return
         finally:
-            if pending_get is not None:
-                pending_get.cancel()
+            self._fail_waiters(pending_get)
+
+    def _fail_waiters(self, pending_get: asyncio.Task[_Upsert | _Barrier] | None) -> None:
+        """Nobody may wait forever on a writer that has stopped."""
+        leftovers: list[_Upsert | _Barrier] = []
+        if pending_get is not None:
+            if pending_get.done() and not pending_get.cancelled():
+                leftovers.append(pending_get.result())
+            pending_get.cancel()
+        while not self._queue.empty():
+            leftovers.append(self._queue.get_nowait())
+        for item in leftovers:
+            if isinstance(item, _Barrier) and not item.future.done():
+                item.future.set_exception(WriterClosed("the database writer has stopped"))
 
     async def _handle_barrier(self, barrier: _Barrier) -> None:
         if barrier.future.done():  # the waiter was cancelled
