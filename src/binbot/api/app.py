@@ -18,6 +18,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from binbot import __version__
+from binbot.api.backtest_jobs import BacktestRunner
 from binbot.api.container import ApiContainer
 from binbot.api.db_feed import DbFeed
 from binbot.api.deps import require_auth
@@ -91,6 +92,7 @@ def create_app(container: ApiContainer) -> FastAPI:
         try:
             yield
         finally:
+            _app.state.backtests.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -104,6 +106,7 @@ def create_app(container: ApiContainer) -> FastAPI:
     app.state.idempotency = IdempotencyCache()
     app.state.pages = web.load_pages()
     app.state.process = psutil.Process()
+    app.state.backtests = BacktestRunner()
 
     guarded = [Depends(require_auth)]
     app.include_router(health.router)

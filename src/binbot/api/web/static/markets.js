@@ -43,12 +43,35 @@ async function draw() {
   }
   if (node.querySelector(".empty")) node.replaceChildren();
   const c = data.candles;
+  view.lastCandles = c;
   const oscillators = data.indicators.filter((i) => i.pane !== "price").length;
   const layout = paneLayout(oscillators);
   layout.uirevision = `${m.symbol}:${view.interval}`;
   await Plotly.react(node, [...candleTraces(c, m.symbol), ...indicatorTraces(c, data.indicators)], layout, chartConfig);
   const n = c.close.length;
   $("#m-last").textContent = n ? `${fmtPrice(c.close[n - 1])} · ${utc(c.time_ms[n - 1])} UTC${data.source_interval !== data.interval ? ` · from ${data.source_interval}` : ""}` : "";
+}
+
+async function runBacktest() {
+  const m = view.selected;
+  const shown = document.getElementById("m-chart").data?.[0]?.x;
+  if (!m || !view.lastCandles?.time_ms.length) return;
+  const times = view.lastCandles.time_ms;
+  const body = {
+    strategy: $("#bt-strategy").value, market: m.market, symbol: m.symbol, interval: view.interval,
+    start_ms: times[0], end_ms: times[times.length - 1] + 1,
+  };
+  const button = $("#bt-run");
+  button.disabled = true;
+  $("#bt-status").textContent = `Backtesting ${body.strategy} on ${m.symbol} ${view.interval} (${shown?.length ?? times.length} candles)…`;
+  try {
+    const run = await api("/api/v1/backtests", { method: "POST", body: JSON.stringify(body) });
+    window.location.assign(`/backtests?run=${encodeURIComponent(run.run_id)}`);
+  } catch (err) {
+    $("#bt-status").textContent = `Backtest failed: ${err.message}`;
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function main() {
@@ -62,7 +85,10 @@ async function main() {
       draw();
     },
   }, i)));
-  $("#m-indicators").addEventListener("change", draw);
+  $("#m-indicators").addEventListener("change", (e) => { if (e.target.type === "checkbox") draw(); });
+  const strategies = await api("/api/v1/strategies");
+  $("#bt-strategy").replaceChildren(...strategies.map((name) => el("option", { value: name, text: name })));
+  $("#bt-run").addEventListener("click", runBacktest);
   $("#market-filter").addEventListener("input", paintMarkets);
   document.addEventListener("themechange", draw);
   view.markets = await api("/api/v1/markets");
