@@ -99,8 +99,10 @@ def serve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
+    # Package scope: Playwright's sync API keeps an event loop running while it is open, which
+    # would break every later asyncio test in the session.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -163,9 +165,9 @@ def wait_js(page: Any, expression: str, timeout_s: float = 10.0) -> None:
         page.wait_for_timeout(100)
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def remove_artifacts() -> None:

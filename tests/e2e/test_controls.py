@@ -56,5 +56,6 @@ def test_controls_confirm_then_apply(chromium: Any, run_server: tuple[ServerThre
     server.__exit__(None, None, None)
     wait_js(page, "document.getElementById('status').textContent.startsWith('stale')", 10)
     assert "updated" in page.text_content("#status")
-    shot(page, "stale-phone")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "stale-phone", full_page=False)
     context.close()

@@ -20,7 +20,7 @@ def bot_view(bot_id: str = "boll-avax", status: str = "running", qty: str = "2")
         bot_id=bot_id, market="usdm", symbol="AVAXUSDT", interval="15m", strategy="boll",
         params={"period": 20, "k": 2}, mode="paper", status=status, capital="1000",
         equity="1012.5", realized_pnl="10", unrealized_pnl="2.5", fees="1.2",
-        position_qty=qty, entry_price="20.1", last_price=20.3, trades=12, winning_trades=7,
+        position_qty=qty, entry_price="6.39", last_price=6.41, trades=12, winning_trades=7,
         indicators={"mid": 20.0, "up": 21.0, "dn": 19.0},
     )
 
