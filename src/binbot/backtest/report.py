@@ -51,15 +51,15 @@ def metric_label(name: str) -> str:
     return name.removesuffix("_ms").replace("_", " ")
 
 
-def format_metric(name: str, value: Any) -> str:
+def format_metric(name: str, value: Any, decimals: int = 4) -> str:
     if value is None:
         return "–"
     if name in _TIMES:
         return iso_time(int(value))[:16].replace("T", " ")
     if name in _PERCENT:
-        return f"{value * 100:.2f} %"
+        return f"{value * 100:.{min(decimals, 2)}f} %"
     if isinstance(value, float):
-        return f"{value:,.4f}"
+        return f"{value:,.{decimals}f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 

@@ -101,10 +101,12 @@ def _config(args: argparse.Namespace, settings: Settings) -> BacktestConfig:
         raise CommandError(str(e)) from e
 
 
-def _progress(console: Console) -> Progress:
+def _progress(console: Console, auto_refresh: bool = True) -> Progress:
+    """A progress bar; sweeps pass ``auto_refresh=False`` (and refresh on each update) so no
+    display thread is running when the worker processes are forked."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                    disable=not console.is_terminal)
+                    disable=not console.is_terminal, auto_refresh=auto_refresh)
 
 
 def _out() -> Console:
@@ -202,10 +204,11 @@ def _grid(args: argparse.Namespace, config: BacktestConfig, data: MarketData,
     for values in grid.values():
         count *= len(values)
     started = time.perf_counter()
-    with _progress(console) as progress:
+    with _progress(console, auto_refresh=False) as progress:
         task = progress.add_task(f"{count} combinations", total=count)
         rows = run_grid(config, grid, data, workers=args.workers,
-                        progress=lambda done, _t: progress.update(task, completed=done))
+                        progress=lambda done, _t: progress.update(task, completed=done,
+                                                                  refresh=True))
     ranked = rank(rows, args.rank)
     _print_ranked(ranked[: args.top], list(grid), args.rank,
                   f"{count} combinations in {time.perf_counter() - started:.1f} s, "
@@ -217,7 +220,7 @@ def _grid(args: argparse.Namespace, config: BacktestConfig, data: MarketData,
 
 
 def _metric_cell(metrics: BacktestMetrics | None, name: str) -> str:
-    return "–" if metrics is None else format_metric(name, getattr(metrics, name))
+    return "–" if metrics is None else format_metric(name, getattr(metrics, name), 2)
 
 
 def _print_ranked(rows: list[SweepRow], names: list[str], rank_by: str, title: str) -> None:
@@ -227,7 +230,7 @@ def _print_ranked(rows: list[SweepRow], names: list[str], rank_by: str, title: s
         table.add_column(name, justify="right")
     shown = list(dict.fromkeys([rank_by, *_TABLE_METRICS]))
     for name in shown:
-        table.add_column(name.replace("_", " "), justify="right",
+        table.add_column(metric_label(name), justify="right",
                          style="bold" if name == rank_by else None)
     for i, row in enumerate(rows, start=1):
         table.add_row(str(i), *(str(row.params.get(n)) for n in names),
@@ -239,11 +242,12 @@ def _walk_forward(args: argparse.Namespace, config: BacktestConfig, data: Market
                   console: Console) -> int:
     is_days, oos_days = parse_walk_forward(args.walk_forward)
     grid = parse_grid(args.grid or [])
-    with _progress(console) as progress:
+    with _progress(console, auto_refresh=False) as progress:
         task = progress.add_task("walk-forward", total=None)
         outcome = walk_forward(config, grid, data, is_days, oos_days, rank_by=args.rank,
                                workers=args.workers,
-                               progress=lambda d, t: progress.update(task, completed=d, total=t))
+                               progress=lambda d, t: progress.update(task, completed=d, total=t,
+                                                                     refresh=True))
     _print_walk_forward(outcome, list(grid), args.rank)
     return 0
 
@@ -259,9 +263,9 @@ def _print_walk_forward(outcome: WalkForward, names: list[str], rank_by: str) ->
                       f"{_when(w.out_of_sample[0])} → {_when(w.out_of_sample[1])}",
                       *(str(w.best.params.get(n)) for n in names),
                       _metric_cell(w.best.metrics, rank_by),
-                      format_metric("net_profit", m.net_profit),
-                      format_metric("total_return", m.total_return),
-                      format_metric("sharpe", m.sharpe), str(m.trades))
+                      format_metric("net_profit", m.net_profit, 2),
+                      format_metric("total_return", m.total_return, 2),
+                      format_metric("sharpe", m.sharpe, 2), str(m.trades))
     _out().print(table)
     stitched = Table(title="stitched out-of-sample")
     stitched.add_column("metric")
@@ -290,9 +294,9 @@ def _list(args: argparse.Namespace) -> int:
         table.add_row(run.run_id[:8], _when(run.created_ms), run.strategy,
                       f"{run.market} {run.symbol} {run.interval}", run.mode,
                       _when(run.start_ms), _when(run.end_ms),
-                      format_metric("net_profit", m.get("net_profit")),
-                      format_metric("total_return", m.get("total_return")),
-                      format_metric("sharpe", m.get("sharpe")), str(run.trades))
+                      format_metric("net_profit", m.get("net_profit"), 2),
+                      format_metric("total_return", m.get("total_return"), 2),
+                      format_metric("sharpe", m.get("sharpe"), 2), str(run.trades))
     _out().print(table)
     return 0
 
