@@ -21,8 +21,9 @@ class BacktestConfig:
     """One backtest.
 
     Data: ``data_files`` (Binance archive files) when given, else the candles stored at
-    ``database_url``. ``lower_interval`` is the timeframe replayed inside each ``interval``
-    candle (``"1m"`` by default); files are used at the interval they hold.
+    ``database_url`` (or in the engine given to ``run_backtest``; ``symbol`` is then needed).
+    ``lower_interval`` is the timeframe replayed inside each ``interval`` candle (``"1m"`` by
+    default); files are used at the interval they hold.
 
     Replay: ``mode="intrabar"`` feeds every lower-timeframe price as the real-time price and
     closes each interval candle after its last one; ``price_path="close"`` uses each lower
@@ -62,10 +63,6 @@ class BacktestConfig:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, was {self.mode!r}")
         if self.price_path not in PRICE_PATHS:
             raise ValueError(f"price_path must be close or ohlc, was {self.price_path!r}")
-        if not self.data_files and not self.database_url:
-            raise ValueError("give data_files or database_url")
-        if not self.data_files and not self.symbol:
-            raise ValueError("symbol is needed to read stored candles")
         if (self.start_ms is not None and self.end_ms is not None
                 and self.end_ms <= self.start_ms):
             raise ValueError(f"the end must be after the start, was {self.start_ms}..{self.end_ms}")

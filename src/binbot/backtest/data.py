@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import Engine
 
 from binbot.backtest.bars import Bars
 from binbot.domain.market import Market, interval_ms
@@ -74,10 +75,11 @@ def load_files(paths: Sequence[Path], market: Market, symbol: str | None = None,
     return _market_data(market, symbols[0], bars)
 
 
-def load_store(database_url: str, market: Market, symbol: str, intervals: Sequence[str],
+def load_store(database: str | Engine, market: Market, symbol: str, intervals: Sequence[str],
                start_ms: int | None, end_ms: int | None) -> MarketData:
-    """Stored candles of the first of ``intervals`` that has any in ``[start_ms, end_ms)``."""
-    engine = make_engine(database_url)
+    """Stored candles of the first of ``intervals`` that has any in ``[start_ms, end_ms)``;
+    ``database`` is a URL (opened and closed here) or an engine the caller owns."""
+    engine = make_engine(database) if isinstance(database, str) else database
     try:
         store = SqlCandleStore(engine)
         for interval in intervals:
@@ -89,6 +91,7 @@ def load_store(database_url: str, market: Market, symbol: str, intervals: Sequen
                     bars = bars.slice(0, int(np.argmin(closed)))
                 return _market_data(market, symbol, bars)
     finally:
-        engine.dispose()
+        if isinstance(database, str):
+            engine.dispose()
     raise DataError(f"no stored {market.value} {symbol} candles ({' or '.join(intervals)}) in "
                     "that range; import some with `binbot data import` or pass --data FILE")

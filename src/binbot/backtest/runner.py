@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import Engine
 
 from binbot.adapters.paper.client import sim_config_from_settings
 from binbot.backtest.bars import Bars, aggregate
@@ -39,8 +40,9 @@ from binbot.strategy.loader import load_strategy
 BOT_ID = "backtest"
 
 
-def load_data(config: BacktestConfig) -> MarketData:
-    """The candles ``config`` asks for (files when given, else the store)."""
+def load_data(config: BacktestConfig, engine: Engine | None = None) -> MarketData:
+    """The candles ``config`` asks for: its files when given, else the store (``engine`` or
+    ``config.database_url``)."""
     if config.data_files:
         if config.symbol:
             for path in config.data_files:
@@ -48,8 +50,11 @@ def load_data(config: BacktestConfig) -> MarketData:
                 if parts is not None and parts[0] != config.symbol:
                     raise DataError(f"{path} holds {parts[0]}, not {config.symbol}")
         return load_files(config.data_files, config.market, config.symbol)
-    if config.database_url is None or config.symbol is None:
-        raise DataError("stored candles need a database URL and a symbol")
+    database: str | Engine | None = engine if engine is not None else config.database_url
+    if database is None:
+        raise DataError("no data: give data files or a database")
+    if config.symbol is None:
+        raise DataError("a symbol is needed to read stored candles")
     length = interval_ms(config.interval)
     start = config.start_ms
     if start is not None:
@@ -58,7 +63,7 @@ def load_data(config: BacktestConfig) -> MarketData:
         intervals = [config.interval, config.lower_interval]
     else:
         intervals = [config.lower_interval, config.interval]
-    return load_store(config.database_url, config.market, config.symbol,
+    return load_store(database, config.market, config.symbol,
                       list(dict.fromkeys(intervals)), start, config.end_ms)
 
 
@@ -188,11 +193,13 @@ def execute(config: BacktestConfig, prepared: Prepared, progress: Progress | Non
 
 
 def run_backtest(config: BacktestConfig, *, data: MarketData | None = None,
-                 instrument: Instrument | None = None, progress: Progress | None = None,
+                 engine: Engine | None = None, instrument: Instrument | None = None,
+                 progress: Progress | None = None,
                  strategy: Strategy | None = None) -> BacktestResult:
-    """Run one backtest (see ``BacktestConfig``); ``data`` skips loading, ``instrument``
-    replaces the filters derived from the data, ``progress(done, total)`` reports intervals,
+    """Run one backtest (see ``BacktestConfig``). ``data`` skips loading; ``engine`` reads the
+    stored candles from that database instead of ``config.database_url``; ``instrument``
+    replaces the filters derived from the data; ``progress(done, total)`` reports intervals;
     ``strategy`` is an unused instance to run instead of loading ``config.strategy``."""
-    market_data = data if data is not None else load_data(config)
+    market_data = data if data is not None else load_data(config, engine)
     return execute(config, prepare(config, market_data, instrument), progress,
                    strategy=strategy)

@@ -146,3 +146,26 @@ def test_downsample_keeps_the_ends() -> None:
     assert points[0] == [0, 0.0]
     assert points[-1] == [9999, 9999.0]
     assert downsample(times[:5], values[:5], 100) == [[i, float(i)] for i in range(5)]
+
+
+def test_stored_candles_from_an_engine_give_the_file_results(fil_feb: MarketData,
+                                                              tmp_path: Path) -> None:
+    from binbot.backtest.data import DataError
+    from binbot.services.archive_import import import_kline_file
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'candles.db'}")
+    try:
+        upgrade(engine)
+        import_kline_file(engine, FIL_FEB)
+        config = BacktestConfig(symbol="FILUSDT", start_ms=FEB_1 + DAY, end_ms=FEB_1 + 3 * DAY)
+        from_engine = run_backtest(config, engine=engine)
+        from_file = run_backtest(BacktestConfig(data_files=(FIL_FEB,), start_ms=FEB_1 + DAY,
+                                                end_ms=FEB_1 + 3 * DAY), data=fil_feb)
+        assert from_engine.trades == from_file.trades
+        assert from_engine.metrics == from_file.metrics
+        with pytest.raises(DataError, match="no data"):
+            run_backtest(BacktestConfig(symbol="FILUSDT"))
+        with pytest.raises(DataError, match="no stored usdm BTCUSDT"):
+            run_backtest(BacktestConfig(symbol="BTCUSDT"), engine=engine)
+    finally:
+        engine.dispose()
