@@ -63,6 +63,8 @@ def build_order(
         )
     at_market = intent.type is not OrderType.LIMIT
     qty = instrument.round_qty(intent.quantity, market_order=at_market)
+    if qty <= 0:
+        raise FilterViolation(f"quantity {intent.quantity} rounds to 0 at the step size")
     price: Decimal | None = None
     stop: Decimal | None = None
     if intent.type is OrderType.LIMIT:

@@ -109,14 +109,14 @@ def decode_user_message(message: bytes | str) -> UserItem | None:
     envelope = _envelope.decode(message)
     if envelope.status is not None and envelope.id is not None:
         code, text = None, ""
-        if envelope.error is not None:
+        if len(envelope.error):
             error = msgspec.json.decode(envelope.error, type=_WsError)
             code, text = error.code, error.msg
-        result = bytes(envelope.result) if envelope.result is not None else b""
+        result = bytes(envelope.result)
         return WsApiReply(str(envelope.id), envelope.status, result, code, text)
-    if envelope.event is not None:
+    if len(envelope.event):
         return decode_user_event(bytes(envelope.event))
-    if envelope.data is not None:
+    if len(envelope.data):
         return decode_user_event(bytes(envelope.data))
     if envelope.e:
         return decode_user_event(message if isinstance(message, bytes) else message.encode())

@@ -19,13 +19,13 @@ class WireUserEnvelope(Wire, frozen=True):
 
     e: str = ""
     stream: str | None = None
-    data: msgspec.Raw | None = None
+    data: msgspec.Raw = msgspec.Raw(b"")
     subscriptionId: int | None = None
-    event: msgspec.Raw | None = None
+    event: msgspec.Raw = msgspec.Raw(b"")
     id: int | str | None = None
     status: int | None = None
-    result: msgspec.Raw | None = None
-    error: msgspec.Raw | None = None
+    result: msgspec.Raw = msgspec.Raw(b"")
+    error: msgspec.Raw = msgspec.Raw(b"")
 
 
 # ----------------------------------------------------------------------------- USD-M events
