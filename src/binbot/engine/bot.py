@@ -209,7 +209,7 @@ class BotCore:
             monitor.warm(candles.high.tolist(), candles.low.tolist(), candles.close.tolist())
             self._sync_risk()
         if self._resume_paused or self.risk.kill_switch:
-            reason = self._status_reason if self._resume_paused else self._kill_reason()
+            reason = self._kill_reason() if self.risk.kill_switch else self._status_reason
             self._set_status(BotStatus.PAUSED, reason)
             return
         self._set_status(BotStatus.RUNNING, "")

@@ -11,7 +11,7 @@ three sources, kept apart so that one lifting does not lift the others:
   target or the daily loss limit is reached (``RiskMonitor`` decides when).
 
 Pre-trade checks (``admit``), in this order, each with a rule name reported on rejection:
-``not_running``, ``halted``, ``reducing``, ``filters`` (the instrument's filters), then for
+``halted``, ``not_running``, ``reducing``, ``filters`` (the instrument's filters), then for
 orders that do not reduce the position only: ``rate_limit`` (``max_orders`` admitted orders per
 rolling ``orders_window_s``, in the bot's market time), ``max_order_notional``,
 ``max_position`` (position notional after the order <= ``max_position_share`` x capital x
@@ -247,14 +247,14 @@ class RiskGate:
         return rejection
 
     def _evaluate(self, intent: OrderIntent, bot: RiskInput) -> Rejection | None:
-        if not bot.running:
-            return Rejection(NOT_RUNNING, "bot is not running")
         if self.block_reason and bot.time >= self.block_until:
             self.clear_block()  # the day it was set for is over
-        reduces = self._reduces(intent, bot.position_qty)
         state = self.state
-        if state is TradingState.HALTED:
+        if state is TradingState.HALTED:  # first: the most telling reason for a halted bot
             return Rejection(HALTED_RULE, _with_reason("trading halted", self.state_reason))
+        if not bot.running:
+            return Rejection(NOT_RUNNING, "bot is not running")
+        reduces = self._reduces(intent, bot.position_qty)
         if state is TradingState.REDUCING and not reduces:
             return Rejection(REDUCING_RULE,
                              _with_reason("only reducing orders allowed", self.state_reason))

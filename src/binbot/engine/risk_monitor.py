@@ -10,9 +10,12 @@ switch). All arithmetic is float64 on the bot's own ledger: equity at price ``p`
 Speed: every rule is a threshold on the price while the position stands still, so the monitor
 publishes a quiet zone ``lo < price < hi`` (and ``until``, the next UTC midnight when daily rules
 are on) inside which nothing can trigger; ``BotCore.on_price`` calls ``evaluate`` only outside
-it. Thresholds derived from equity are widened towards the inside by a relative 1e-9, so float
-rounding can only cause a needless evaluation, never a missed one; ``evaluate`` then decides with
-the rules' own formulas.
+it. Thresholds derived from equity are widened towards the inside by a further relative 1e-9,
+so float rounding can only cause a needless evaluation, never a missed one; ``evaluate`` then
+decides with the rules' own formulas.
+
+Ties: a level counts as reached within a relative 1e-9 of it (``TIE``, as in the strategies), so
+a stop at ``100 x (1 - 2/100)`` is hit by a price of 98 whichever way the float rounded.
 
 Rules, for a long position (a short mirrors them):
 - stop loss: price <= entry x (1 - pct/100), or entry - k x ATR;
@@ -42,6 +45,7 @@ from binbot.indicators import ATR
 
 DAY_MS: Final = 86_400_000
 NEVER: Final = 2**62
+TIE: Final = 1e-9
 GUARD: Final = 1e-9
 _INF: Final = math.inf
 _NAN: Final = math.nan
@@ -187,7 +191,7 @@ class RiskMonitor:
         if math.isnan(self.peak) or equity > self.peak:
             self.peak = equity
         dd = self._dd
-        if dd == dd and equity <= self.peak * (1 - dd):
+        if dd == dd and _reached_down(equity, self.peak * (1 - dd)):
             self.halted = True
             actions.append(RiskAction(
                 "halt", MAX_DRAWDOWN,
@@ -212,7 +216,7 @@ class RiskMonitor:
         until = (self.day + 1) * DAY_MS
         start = self.day_start
         limits = self.limits
-        if self._loss == self._loss and equity <= start * (1 - self._loss):
+        if self._loss == self._loss and _reached_down(equity, start * (1 - self._loss)):
             self.daily_done = True
             actions.append(RiskAction(
                 "block", DAILY_LOSS,
@@ -220,7 +224,7 @@ class RiskMonitor:
                 f"from {start:.8g} at the start of the day",
                 flatten=limits.daily_loss_flatten, until=until))
             return limits.daily_loss_flatten
-        if self._target == self._target and equity >= start * (1 + self._target):
+        if self._target == self._target and _reached_up(equity, start * (1 + self._target)):
             self.daily_done = True
             actions.append(RiskAction(
                 "block", DAILY_TARGET,
@@ -231,24 +235,23 @@ class RiskMonitor:
         return False
 
     def _exit_rule(self, price: float) -> str:
-        long = self.qty > 0
-        if long:
+        if self.qty > 0:
             if price > self.best:
                 self.best = price
-            if price <= self.stop:
+            if _reached_down(price, self.stop):
                 return STOP_LOSS
-            if price >= self.target:
+            if _reached_up(price, self.target):
                 return TAKE_PROFIT
-            if price <= self._trail_level():
+            if _reached_down(price, self._trail_level()):
                 return TRAILING_STOP
             return ""
         if price < self.best:
             self.best = price
-        if price >= self.stop:
+        if _reached_up(price, self.stop):
             return STOP_LOSS
-        if price <= self.target:
+        if _reached_down(price, self.target):
             return TAKE_PROFIT
-        if price >= self._trail_level():
+        if _reached_up(price, self._trail_level()):
             return TRAILING_STOP
         return ""
 
@@ -300,24 +303,28 @@ class RiskMonitor:
             # A new best price moves the trailing stop (when there is one).
             best = self.best if trail == trail else _NAN
             if q > 0:
-                lo = _max(lo, below, trail)
-                hi = _min(hi, above, best)
+                lo = _max(lo, _down_trigger(below), _down_trigger(trail))
+                hi = _min(hi, _up_trigger(above), best)
             else:
-                lo = _max(lo, below, best)
-                hi = _min(hi, above, trail)
-        levels = self._equity_levels()
-        if levels is None:
-            lo, hi = _INF, -_INF  # no peak yet: the next price sets it
-        elif q == 0:
-            falls, rises = levels
+                lo = _max(lo, _down_trigger(below), best)
+                hi = _min(hi, _up_trigger(above), _up_trigger(trail))
+        watch_peak = self._dd == self._dd
+        if watch_peak and self.peak != self.peak:
+            self.lo, self.hi = _INF, -_INF  # no peak yet: the next price sets it
+            return
+        falls, rises = self._equity_levels()
+        if q == 0:
             base = self.base
-            if any(base <= level for level in falls) or any(base >= level for level in rises):
+            if (any(_reached_down(base, v) for v in falls)
+                    or any(_reached_up(base, v) for v in rises)
+                    or (watch_peak and base > self.peak)):
                 lo, hi = _INF, -_INF  # already met: act at the next price
         else:
-            falls, rises = levels
             # E(p) = base + q (p - entry) crosses ``level`` at p = entry + (level - base) / q.
-            down = [self.entry + (level - self.base) / q for level in falls]
-            up = [self.entry + (level - self.base) / q for level in rises]
+            down = [self.entry + (_down_trigger(v) - self.base) / q for v in falls]
+            up = [self.entry + (_up_trigger(v) - self.base) / q for v in rises]
+            if watch_peak:  # a new peak moves the drawdown level
+                up.append(self.entry + (self.peak - self.base) / q)
             if q < 0:
                 down, up = up, down
             for p in down:
@@ -326,15 +333,11 @@ class RiskMonitor:
                 hi = _min(hi, p - GUARD * abs(p))
         self.lo, self.hi = lo, hi
 
-    def _equity_levels(self) -> tuple[list[float], list[float]] | None:
-        """Equity levels that trigger when equity falls to / rises to them (None: the
-        drawdown rule has no peak yet)."""
+    def _equity_levels(self) -> tuple[list[float], list[float]]:
+        """Equity levels that trigger when equity falls to / rises to them."""
         falls: list[float] = []
         rises: list[float] = []
         if self._dd == self._dd:
-            if self.peak != self.peak:
-                return None
-            rises.append(self.peak)  # a new peak moves the drawdown level
             falls.append(self.peak * (1 - self._dd))
         if self._daily and not self.daily_done and self.day_start == self.day_start:
             if self._loss == self._loss:
@@ -365,6 +368,24 @@ class RiskMonitor:
         self.daily_done = bool(data["daily_done"])
         self.peak = _float(data["peak"])
         self.halted = bool(data["halted"])
+
+
+def _reached_down(x: float, level: float) -> bool:
+    """``x`` is at or below ``level`` (within ``TIE``); False for a NaN level."""
+    return x <= level + TIE * abs(level)
+
+
+def _reached_up(x: float, level: float) -> bool:
+    return x >= level - TIE * abs(level)
+
+
+def _down_trigger(level: float) -> float:
+    """The highest value that reaches ``level`` from above."""
+    return level + TIE * abs(level)
+
+
+def _up_trigger(level: float) -> float:
+    return level - TIE * abs(level)
 
 
 def _max(current: float, *values: float) -> float:
