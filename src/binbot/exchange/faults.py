@@ -14,7 +14,34 @@ Kinds:
   optional ``status``): Binance's 5xx answers.
 - ``rest_delay`` (``count``, ``seconds``): answer late (past a client's timeout).
 - ``malformed`` (``count``, ``mode`` json|utf8): the next WebSocket data frames are broken.
-- ``clear``: remove every fault.
+- ``rest_drop`` (``count``): close the connection without answering (nothing executed).
+
+Order faults that EXECUTE first (the order reaches the matching engine, then the reply is
+lost); by default they hit only order placement (``POST /fapi/v1/order``,
+``/fapi/v1/algoOrder``, ``/api/v3/order``), ``path`` narrows them further:
+- ``execute_then_5xx`` (``count``, ``variant`` as rest_5xx, optional ``status``).
+- ``execute_then_delay`` (``count``, ``seconds``): the reply comes late (past a client timeout).
+- ``execute_then_drop`` (``count``): the connection is cut instead of answering.
+Not executing: ``rest_5xx`` / ``rest_429`` / ``rest_418`` / ``rest_1021`` / ``rest_drop`` with
+``path`` set to an order endpoint (``{"kind": "rest_5xx", "variant": "unavailable",
+"path": "/fapi/v1/order"}`` is USD-M's 503 "Service Unavailable." without executing).
+
+User data streams:
+- ``user_silence`` (``seconds`` or until ``user_unsilence``): events are dropped and pings
+  neither sent nor answered on user-data connections (market streams unaffected).
+- ``user_duplicate`` (``count``): the next events are delivered twice.
+- ``user_reorder`` (``count``): the next events are each held back and delivered after the one
+  that follows them (out of order).
+- ``user_drop`` (``mode`` abort|close): cut the user-data connections only (``drop_ws`` cuts
+  every connection).
+- ``listen_key_expire`` (optional ``listen_key``, ``e_as_string``): expire USD-M listenKeys now
+  (``listenKeyExpired`` is sent, connections close, PUT answers -1125).
+- ``user_terminate``: spot WS-API subscriptions get ``eventStreamTerminated`` and end.
+
+Clock: ``clock_skew`` (``ms``): the server clock used for signed ``timestamp`` checks becomes
+wall clock + ``ms`` (negative: the server is behind the client).
+
+- ``clear``: remove every fault (and the clock skew set through faults).
 REST faults accept ``path`` (a prefix such as ``/fapi/v1/klines``) to hit only some endpoints.
 """
 
@@ -43,6 +70,8 @@ _5XX: Final[dict[str, tuple[int, int, str]]] = {
                                "Please try again in a few minutes."),
 }
 MALFORMED_MODES: Final = ("json", "utf8")
+ORDER_PATHS: Final = ("/fapi/v1/order", "/fapi/v1/algoOrder", "/api/v3/order")
+AFTER_EXECUTE_KINDS: Final = ("execute_then_5xx", "execute_then_delay", "execute_then_drop")
 
 
 @dataclass(slots=True)
@@ -54,8 +83,12 @@ class RestFault:
     retry_after: int | None = None
     delay_s: float = 0.0
     path: str | None = None
+    after_execute: bool = False  # the handler runs (the order executes), then the fault
 
-    def matches(self, path: str) -> bool:
+    def matches(self, path: str, method: str) -> bool:
+        if self.after_execute:
+            if method != "POST" or path not in ORDER_PATHS:
+                return False
         return self.path is None or path.startswith(self.path)
 
 
@@ -80,11 +113,27 @@ class FaultController:
         self._rest: list[RestFault] = []
         self._malformed = _Malformed()
         self._dropper: Callable[[str], int] | None = None
+        self._user_dropper: Callable[[str], int] | None = None
+        self._expirer: Callable[[str | None, bool], int] | None = None
+        self._terminator: Callable[[], int] | None = None
+        self._user_silent_until: float | None = None
+        self._user_duplicate = 0
+        self._user_reorder = 0
+        self.base_skew_ms = 0  # from the options; faults add to it
+        self._skew_ms = 0
         self.counters = FaultCounters()
 
     def bind_ws(self, dropper: Callable[[str], int]) -> None:
         """Called by the WebSocket hub: how to cut every connection."""
         self._dropper = dropper
+
+    def bind_user(self, dropper: Callable[[str], int],
+                  expirer: Callable[[str | None, bool], int],
+                  terminator: Callable[[], int]) -> None:
+        """Called by the user-data streams: how to cut them, expire keys, end subscriptions."""
+        self._user_dropper = dropper
+        self._expirer = expirer
+        self._terminator = terminator
 
     # -- python API ----------------------------------------------------------------------------
 
@@ -93,7 +142,83 @@ class FaultController:
         if mode not in ("abort", "close"):
             raise FaultSpecError(f"drop mode must be abort or close, was {mode!r}")
         self.counters.drops += 1
-        return self._dropper(mode) if self._dropper is not None else 0
+        market = self._dropper(mode) if self._dropper is not None else 0
+        return market + (self._user_dropper(mode) if self._user_dropper is not None else 0)
+
+    def user_drop(self, mode: str = "abort") -> int:
+        if mode not in ("abort", "close"):
+            raise FaultSpecError(f"drop mode must be abort or close, was {mode!r}")
+        self.counters.drops += 1
+        return self._user_dropper(mode) if self._user_dropper is not None else 0
+
+    def user_silence(self, seconds: float | None = None) -> None:
+        self._user_silent_until = math.inf if seconds is None else self._wall() + float(seconds)
+
+    def user_unsilence(self) -> None:
+        self._user_silent_until = None
+
+    def user_silent(self) -> bool:
+        until = self._user_silent_until
+        if until is None:
+            return False
+        if self._wall() >= until:
+            self._user_silent_until = None
+            return False
+        return True
+
+    def user_duplicate(self, count: int = 1) -> None:
+        self._user_duplicate = count
+
+    def user_reorder(self, count: int = 1) -> None:
+        self._user_reorder = count
+
+    def take_user_duplicate(self) -> bool:
+        if self._user_duplicate <= 0:
+            return False
+        self._user_duplicate -= 1
+        self._count("user_duplicate")
+        return True
+
+    def take_user_reorder(self) -> bool:
+        if self._user_reorder <= 0:
+            return False
+        self._user_reorder -= 1
+        self._count("user_reorder")
+        return True
+
+    def expire_listen_keys(self, listen_key: str | None = None, e_as_string: bool = False) -> int:
+        return self._expirer(listen_key, e_as_string) if self._expirer is not None else 0
+
+    def terminate_user_streams(self) -> int:
+        return self._terminator() if self._terminator is not None else 0
+
+    def set_clock_skew(self, ms: int) -> None:
+        """The signed-request clock becomes wall + base skew + ``ms``."""
+        self._skew_ms = int(ms)
+
+    @property
+    def clock_skew_ms(self) -> int:
+        return self.base_skew_ms + self._skew_ms
+
+    def _count(self, kind: str) -> None:
+        self.counters.by_kind[kind] = self.counters.by_kind.get(kind, 0) + 1
+
+    def execute_then_5xx(self, count: int = 1, variant: str = "unknown",
+                         status: int | None = None, path: str | None = None) -> None:
+        self.rest_5xx(count, variant, status, path)
+        fault = self._rest[-1]
+        fault.kind, fault.after_execute = "execute_then_5xx", True
+
+    def execute_then_delay(self, seconds: float, count: int = 1, path: str | None = None) -> None:
+        self._rest.append(RestFault("execute_then_delay", count, 200, None,
+                                    delay_s=float(seconds), path=path, after_execute=True))
+
+    def execute_then_drop(self, count: int = 1, path: str | None = None) -> None:
+        self._rest.append(RestFault("execute_then_drop", count, 0, None, path=path,
+                                    after_execute=True))
+
+    def rest_drop(self, count: int = 1, path: str | None = None) -> None:
+        self._rest.append(RestFault("rest_drop", count, 0, None, path=path))
 
     def silence(self, seconds: float | None = None) -> None:
         self._silent_until = math.inf if seconds is None else self._wall() + float(seconds)
@@ -147,13 +272,17 @@ class FaultController:
         self._silent_until = None
         self._rest.clear()
         self._malformed = _Malformed()
+        self._user_silent_until = None
+        self._user_duplicate = 0
+        self._user_reorder = 0
+        self._skew_ms = 0
 
     # -- used by the server --------------------------------------------------------------------
 
-    def take_rest_fault(self, path: str) -> RestFault | None:
+    def take_rest_fault(self, path: str, method: str = "GET") -> RestFault | None:
         """The fault the next request on ``path`` must suffer, if any (consumes one)."""
         for fault in self._rest:
-            if fault.matches(path):
+            if fault.matches(path, method):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._rest.remove(fault)
@@ -184,6 +313,10 @@ class FaultController:
             "rest": [{"kind": f.kind, "remaining": f.remaining, "status": f.status,
                       "path": f.path} for f in self._rest],
             "malformed_remaining": self._malformed.remaining,
+            "user_silent": self.user_silent(),
+            "user_duplicate_remaining": self._user_duplicate,
+            "user_reorder_remaining": self._user_reorder,
+            "clock_skew_ms": self.clock_skew_ms,
             "served": {"rest": self.counters.rest_faults_served,
                        "malformed": self.counters.malformed_sent,
                        "drops": self.counters.drops, "by_kind": dict(self.counters.by_kind)},
@@ -196,7 +329,7 @@ class FaultController:
         kind = spec.get("kind")
         try:
             return self._apply(kind, spec)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, KeyError) as e:
             if isinstance(e, FaultSpecError):
                 raise
             raise FaultSpecError(f"bad parameters for {kind!r}: {e}") from e
@@ -230,7 +363,51 @@ class FaultController:
         elif kind == "clear":
             self.clear()
         else:
+            return self._apply_more(kind, spec, count, path)
+        return {"kind": kind, "ok": True}
+
+    def _apply_more(self, kind: Any, spec: Mapping[str, Any], count: int,
+                    path: str | None) -> dict[str, Any]:
+        if kind == "rest_drop":
+            self.rest_drop(count, path)
+        elif kind == "execute_then_5xx":
+            status = spec.get("status")
+            self.execute_then_5xx(count, str(spec.get("variant", "unknown")),
+                                  None if status is None else int(status), path)
+        elif kind == "execute_then_delay":
+            self.execute_then_delay(float(spec["seconds"]), count, path)
+        elif kind == "execute_then_drop":
+            self.execute_then_drop(count, path)
+        elif kind == "clock_skew":
+            self.set_clock_skew(int(spec["ms"]))
+        else:
+            return self._apply_user(kind, spec, count)
+        return {"kind": kind, "ok": True}
+
+    def _apply_user(self, kind: Any, spec: Mapping[str, Any], count: int) -> dict[str, Any]:
+        if kind == "user_silence":
+            seconds = spec.get("seconds")
+            self.user_silence(None if seconds is None else float(seconds))
+        elif kind == "user_unsilence":
+            self.user_unsilence()
+        elif kind == "user_duplicate":
+            self.user_duplicate(count)
+        elif kind == "user_reorder":
+            self.user_reorder(count)
+        elif kind == "user_drop":
+            return {"kind": kind, "dropped": self.user_drop(str(spec.get("mode", "abort")))}
+        elif kind == "listen_key_expire":
+            key = spec.get("listen_key")
+            expired = self.expire_listen_keys(None if key is None else str(key),
+                                              bool(spec.get("e_as_string", False)))
+            return {"kind": kind, "expired": expired}
+        elif kind == "user_terminate":
+            return {"kind": kind, "terminated": self.terminate_user_streams()}
+        else:
             raise FaultSpecError(
                 f"unknown fault kind {kind!r}; one of drop_ws, silence, unsilence, rest_429, "
-                "rest_418, rest_1021, rest_5xx, rest_delay, malformed, clear")
+                "rest_418, rest_1021, rest_5xx, rest_delay, rest_drop, malformed, "
+                "execute_then_5xx, execute_then_delay, execute_then_drop, user_silence, "
+                "user_unsilence, user_duplicate, user_reorder, user_drop, listen_key_expire, "
+                "user_terminate, clock_skew, clear")
         return {"kind": kind, "ok": True}

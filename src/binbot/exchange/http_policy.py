@@ -2,13 +2,18 @@
 
 Counting (per path, for ``/__sim/state``), injected faults, request weight per IP with
 ``X-MBX-USED-WEIGHT-1M`` and 429 (-1003) when over the limit, and Binance error bodies.
+
+Faults marked ``after_execute`` let the handler run first (the order executes) and then replace
+its reply (5xx), hold it (delay) or cut the connection (drop). The fault's kind is left in
+``request["binbot.fault"]`` so the order handlers can note it in the ledger; faults that answer
+before the handler are reported to ``on_refused`` for order placements.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -18,22 +23,35 @@ from binbot.exchange.faults import FaultController, RestFault
 from binbot.exchange.ratelimit import WeightLimiter
 from binbot.exchange.rest import BinanceError, Endpoint, Handler, error_response
 
+FAULT_KEY = "binbot.fault"
+Refused = Callable[[web.Request, str, int | None], Awaitable[None]]
+
 
 def _venue(path: str) -> Market | None:
     if path.startswith("/fapi/"):
         return Market.USDM
-    if path.startswith("/api/"):
+    if path.startswith(("/api/", "/sapi/")):
         return Market.SPOT
     return None
 
 
+def _drop(request: web.Request) -> web.Response:
+    """Cut the connection: the client sees it reset, with no reply."""
+    if request.transport is not None:
+        request.transport.abort()
+    # aiohttp notices the transport is gone and writes nothing.
+    return web.Response(status=500)
+
+
 class RequestPolicy:
     def __init__(self, endpoints: Iterable[Endpoint], limiter: WeightLimiter,
-                 faults: FaultController, wall: WallClock) -> None:
-        self._endpoints = {e.path: e for e in endpoints}
+                 faults: FaultController, wall: WallClock,
+                 on_refused: Refused | None = None) -> None:
+        self._endpoints = {(e.method, e.path): e for e in endpoints}
         self._limiter = limiter
         self._faults = faults
         self._wall = wall
+        self._on_refused = on_refused
         self.requests: Counter[str] = Counter()
 
     def _weight_headers(self, venue: Market, used: int) -> dict[str, str]:
@@ -62,15 +80,37 @@ class RequestPolicy:
             return await handler(request)
         self.requests[path] += 1
         ip = request.remote or "unknown"
-        fault = self._faults.take_rest_fault(path)
+        fault = self._faults.take_rest_fault(path, request.method)
+        if fault is not None and fault.after_execute:
+            request[FAULT_KEY] = fault.kind
+            response = await self._answer(request, handler, venue, ip)
+            if fault.kind == "execute_then_delay":
+                await asyncio.sleep(fault.delay_s)
+                return response
+            if fault.kind == "execute_then_drop":
+                return _drop(request)
+            return self._fault_response(fault, venue, ip)
         if fault is not None:
             if fault.kind == "rest_delay":
                 await asyncio.sleep(fault.delay_s)
             else:
+                if self._on_refused is not None and request.method == "POST":
+                    code = int(fault.body["code"]) if fault.body else (
+                        -1003 if fault.kind == "rest_418" else None)
+                    await self._on_refused(request, fault.kind, code)
+                if fault.kind == "rest_drop":
+                    return _drop(request)
                 return self._fault_response(fault, venue, ip)
-        endpoint = self._endpoints.get(path)
+        return await self._answer(request, handler, venue, ip)
+
+    async def _answer(self, request: web.Request, handler: Handler, venue: Market,
+                      ip: str) -> web.StreamResponse:
+        endpoint = self._endpoints.get((request.method, request.path))
         if endpoint is None:
-            return await handler(request)
+            try:
+                return await handler(request)
+            except BinanceError as e:
+                return error_response(e.code, e.msg, e.status)
         try:
             weight = endpoint.weight(request.query)
         except BinanceError:

@@ -7,23 +7,19 @@ the rest (limits, notional, percent price) are typical Binance values. Shapes fo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 from binbot.domain.market import Market
+from binbot.exchange.decimals import fixed
 from binbot.exchange.klinedata import SymbolData, format_scaled
+from binbot.exchange.rules import SymbolRules, split_symbol
 
-_QUOTES: Final = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY",
-                  "USD")
+__all__ = ["exchange_info", "rate_limits", "split_symbol"]
+
 _SPOT_DECIMALS: Final = 8
 PERPETUAL_DELIVERY_MS: Final = 4133404802000
-
-
-def split_symbol(symbol: str) -> tuple[str, str]:
-    for quote in _QUOTES:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return symbol[: -len(quote)], quote
-    return symbol[:-4] or symbol, symbol[-4:]
 
 
 def rate_limits(venue: Market, weight_limit: int) -> list[dict[str, Any]]:
@@ -40,12 +36,12 @@ def rate_limits(venue: Market, weight_limit: int) -> list[dict[str, Any]]:
             limit("ORDERS", "SECOND", 10, 300)]
 
 
-def _usdm_symbol(data: SymbolData) -> dict[str, Any]:
-    base, quote = split_symbol(data.symbol)
-    # One tick (one step) is the scaled integer 1.
-    tick = format_scaled(1, data.price_dec)
-    step = format_scaled(1, data.qty_dec)
-    max_price = format_scaled(int(data.high.max()) * 1000, data.price_dec)
+def _usdm_symbol(data: SymbolData, rules: SymbolRules) -> dict[str, Any]:
+    base, quote = rules.base, rules.quote
+    price_dec, qty_dec = rules.price_precision, rules.qty_precision
+    tick = fixed(rules.tick, price_dec)
+    step = fixed(rules.step, qty_dec)
+    max_price = fixed(rules.max_price, price_dec)
     return {
         "symbol": data.symbol,
         "pair": data.symbol,
@@ -58,8 +54,8 @@ def _usdm_symbol(data: SymbolData) -> dict[str, Any]:
         "baseAsset": base,
         "quoteAsset": quote,
         "marginAsset": quote,
-        "pricePrecision": data.price_dec,
-        "quantityPrecision": data.qty_dec,
+        "pricePrecision": price_dec,
+        "quantityPrecision": qty_dec,
         "baseAssetPrecision": 8,
         "quotePrecision": 8,
         "underlyingType": "COIN",
@@ -71,12 +67,13 @@ def _usdm_symbol(data: SymbolData) -> dict[str, Any]:
         "filters": [
             {"minPrice": tick, "maxPrice": max_price, "filterType": "PRICE_FILTER",
              "tickSize": tick},
-            {"stepSize": step, "filterType": "LOT_SIZE", "maxQty": "1000000", "minQty": step},
-            {"stepSize": step, "filterType": "MARKET_LOT_SIZE", "maxQty": "100000",
-             "minQty": step},
+            {"stepSize": step, "filterType": "LOT_SIZE", "maxQty": fixed(rules.max_qty, 0),
+             "minQty": fixed(rules.min_qty, qty_dec)},
+            {"stepSize": step, "filterType": "MARKET_LOT_SIZE",
+             "maxQty": fixed(rules.market_max_qty, 0), "minQty": fixed(rules.min_qty, qty_dec)},
             {"limit": 200, "filterType": "MAX_NUM_ORDERS"},
             {"limit": 10, "filterType": "MAX_NUM_ALGO_ORDERS"},
-            {"notional": "5", "filterType": "MIN_NOTIONAL"},
+            {"notional": _plain(rules.min_notional), "filterType": "MIN_NOTIONAL"},
             {"multiplierDown": "0.9500", "multiplierUp": "1.0500", "multiplierDecimal": "4",
              "filterType": "PERCENT_PRICE"},
         ],
@@ -86,16 +83,25 @@ def _usdm_symbol(data: SymbolData) -> dict[str, Any]:
     }
 
 
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
 def _spot_text(value: int, decimals: int) -> str:
     """Spot prints every filter value with 8 decimals."""
     places = max(decimals, _SPOT_DECIMALS)
     return format_scaled(value * 10 ** (places - decimals), places)
 
 
-def _spot_symbol(data: SymbolData) -> dict[str, Any]:
-    base, quote = split_symbol(data.symbol)
-    tick = _spot_text(1, data.price_dec)
-    step = _spot_text(1, data.qty_dec)
+def _spot_dec(value: Decimal) -> str:
+    return fixed(value, _SPOT_DECIMALS)
+
+
+def _spot_symbol(data: SymbolData, rules: SymbolRules) -> dict[str, Any]:
+    base, quote = rules.base, rules.quote
+    tick = _spot_dec(rules.tick)
+    step = _spot_dec(rules.step)
     zero = _spot_text(0, 0)
     return {
         "symbol": data.symbol,
@@ -115,16 +121,16 @@ def _spot_symbol(data: SymbolData) -> dict[str, Any]:
         "isMarginTradingAllowed": False,
         "filters": [
             {"filterType": "PRICE_FILTER", "minPrice": tick,
-             "maxPrice": _spot_text(int(data.high.max()) * 1000, data.price_dec),
-             "tickSize": tick},
+             "maxPrice": _spot_dec(rules.max_price), "tickSize": tick},
             {"filterType": "PERCENT_PRICE", "multiplierUp": "5", "multiplierDown": "0.2",
              "avgPriceMins": 5},
-            {"filterType": "LOT_SIZE", "minQty": step, "maxQty": _spot_text(9_000_000, 0),
-             "stepSize": step},
-            {"filterType": "MIN_NOTIONAL", "minNotional": _spot_text(5, 0),
+            {"filterType": "LOT_SIZE", "minQty": _spot_dec(rules.min_qty),
+             "maxQty": _spot_dec(rules.max_qty), "stepSize": step},
+            {"filterType": "MIN_NOTIONAL", "minNotional": _spot_dec(rules.min_notional),
              "applyToMarket": True, "avgPriceMins": 5},
             {"filterType": "ICEBERG_PARTS", "limit": 10},
-            {"filterType": "MARKET_LOT_SIZE", "minQty": zero, "maxQty": _spot_text(100_000, 0),
+            {"filterType": "MARKET_LOT_SIZE", "minQty": zero,
+             "maxQty": _spot_dec(rules.market_max_qty),
              "stepSize": zero},
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 5},
@@ -134,8 +140,15 @@ def _spot_symbol(data: SymbolData) -> dict[str, Any]:
 
 
 def exchange_info(venue: Market, symbols: Iterable[SymbolData], now_ms: int,
-                  weight_limit: int) -> dict[str, Any]:
+                  weight_limit: int,
+                  rules: Mapping[str, SymbolRules] | None = None) -> dict[str, Any]:
+    """``rules`` overrides the filters derived from the data (per symbol)."""
     chosen = list(symbols)
+
+    def rules_of(data: SymbolData) -> SymbolRules:
+        found = rules.get(data.symbol) if rules is not None else None
+        return found if found is not None else SymbolRules.from_data(data)
+
     body: dict[str, Any] = {"timezone": "UTC", "serverTime": now_ms}
     if venue is Market.USDM:
         body["futuresType"] = "U_MARGINED"
@@ -145,7 +158,7 @@ def exchange_info(venue: Market, symbols: Iterable[SymbolData], now_ms: int,
         quotes = sorted({split_symbol(d.symbol)[1] for d in chosen})
         body["assets"] = [{"asset": q, "marginAvailable": True, "autoAssetExchange": "-10000"}
                           for q in quotes]
-        body["symbols"] = [_usdm_symbol(d) for d in chosen]
+        body["symbols"] = [_usdm_symbol(d, rules_of(d)) for d in chosen]
     else:
-        body["symbols"] = [_spot_symbol(d) for d in chosen]
+        body["symbols"] = [_spot_symbol(d, rules_of(d)) for d in chosen]
     return body

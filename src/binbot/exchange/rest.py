@@ -7,7 +7,7 @@ market the streams have shown. Parameter errors answer like Binance (-1100, -110
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,6 +22,7 @@ from binbot.exchange.aggregate import Bar, aggregate
 from binbot.exchange.instruments import exchange_info
 from binbot.exchange.klinedata import TradeTick, format_scaled
 from binbot.exchange.market import MarketEngine, SymbolMarket
+from binbot.exchange.rules import SymbolRules
 
 Query = MultiMapping[str]
 JSON_TYPE: Final = "application/json;charset=UTF-8"
@@ -131,6 +132,7 @@ class Endpoint:
     venue: Market
     handler: Handler
     weight: Callable[[Query], int]
+    method: str = "GET"
 
 
 # -- handlers ----------------------------------------------------------------------------------
@@ -140,10 +142,12 @@ class MarketRest:
     """REST market data over the replay engine."""
 
     def __init__(self, engine: MarketEngine, sync: Callable[[], None],
-                 weight_limits: dict[Market, int]) -> None:
+                 weight_limits: dict[Market, int],
+                 rules: Mapping[str, SymbolRules] | None = None) -> None:
         self._engine = engine
         self._sync = sync
         self._weight_limits = weight_limits
+        self._rules = rules  # filter overrides (read at every exchangeInfo)
 
     def endpoints(self) -> list[Endpoint]:
         usdm, spot = Market.USDM, Market.SPOT
@@ -196,7 +200,7 @@ class MarketRest:
     async def exchange_info_usdm(self, request: web.Request) -> web.Response:
         data = [m.data for m in self._engine.markets.values()]
         return json_response(exchange_info(Market.USDM, data, self._now(),
-                                           self._weight_limits[Market.USDM]))
+                                           self._weight_limits[Market.USDM], self._rules))
 
     async def exchange_info_spot(self, request: web.Request) -> web.Response:
         query = request.query
@@ -219,7 +223,7 @@ class MarketRest:
         else:
             chosen = list(self._engine.markets.values())
         return json_response(exchange_info(Market.SPOT, [m.data for m in chosen], self._now(),
-                                           self._weight_limits[Market.SPOT]))
+                                           self._weight_limits[Market.SPOT], self._rules))
 
     # klines
 

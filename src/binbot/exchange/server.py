@@ -7,9 +7,23 @@
     await ex.stop()
 
 URL layout (one loopback port stands in for every Binance host):
-USD-M REST ``/fapi/...``, spot REST ``/api/...``; USD-M streams ``/public/ws/<streams>``,
-``/public/stream?streams=``, ``/market/ws/...``, ``/market/stream?...``; spot streams
-``/ws/<streams>``, ``/stream?streams=``; control ``/__sim/``.
+USD-M REST ``/fapi/...``, spot REST ``/api/...`` and ``/sapi/...``; USD-M streams
+``/public/ws/<streams>``, ``/public/stream?streams=``, ``/market/ws/...``, ``/market/stream?...``;
+USD-M user data ``/private/ws?listenKey=<key>`` (or ``/private/ws/<key>``); spot streams
+``/ws/<streams>``, ``/stream?streams=``; spot WebSocket API ``/ws-api/v3``; control ``/__sim/``.
+
+Accounts (see ``accounts``): ``ExchangeOptions(accounts=[AccountSpec("key", hmac_secret="s")])``
+enables the signed endpoints (``usdm_rest``, ``spot_rest``), matching against the replay
+(``orders``), user data streams (``user_streams``, ``ws_api``) and the order ``ledger``.
+Signed ``timestamp``s are checked against the wall clock (``wall_clock``) plus
+``clock_skew_ms``, never against the virtual market clock. A listenKey lives
+``listen_key_validity_s`` wall seconds after its last keep-alive.
+
+Python handles for tests: ``ex.ledger`` (every order received, executed or not),
+``ex.faults`` (including the order and user-stream faults), ``ex.usdm_book(key)`` /
+``ex.spot_book(key)`` (balances, positions, orders, fills), ``ex.user_events(key)``,
+``ex.set_rules(symbol, tick_size=..., step_size=..., min_notional=...)``,
+``ex.deposit(key, asset, amount)``.
 """
 
 from __future__ import annotations
@@ -21,22 +35,39 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import web
 
 from binbot.domain.market import Market
+from binbot.exchange import wire
+from binbot.exchange.account_rest import Books, SignedContext
+from binbot.exchange.accounts import AccountSpec, check_unique
 from binbot.exchange.admin import admin_routes
 from binbot.exchange.clock import VirtualClock, WallClock
+from binbot.exchange.decimals import from_scaled
 from binbot.exchange.faults import FaultController
 from binbot.exchange.http_policy import RequestPolicy
 from binbot.exchange.hub import HubOptions, WsHub
 from binbot.exchange.klinedata import SymbolData, load_kline_files
+from binbot.exchange.ledger import Ledger
 from binbot.exchange.market import MarketEngine
+from binbot.exchange.orders.matching import Matcher
+from binbot.exchange.orders.model import Ids
+from binbot.exchange.orders.spot import SpotBook
+from binbot.exchange.orders.usdm import FuturesBook
+from binbot.exchange.orders.view import MarketView
 from binbot.exchange.ratelimit import WeightLimiter
-from binbot.exchange.rest import MarketRest
+from binbot.exchange.rest import BinanceError, MarketRest
+from binbot.exchange.rules import SymbolRules
+from binbot.exchange.signed_rest import SignedGate
+from binbot.exchange.spot_rest import SpotRest
 from binbot.exchange.streams import Category
+from binbot.exchange.usdm_rest import UsdmRest
+from binbot.exchange.user_streams import LISTEN_KEY_VALIDITY_S, ListenKeys, UserStreams
+from binbot.exchange.ws_api import WsApi
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +102,9 @@ class ExchangeOptions:
     weight_limit_spot: int = 6000
     ws: HubOptions = field(default_factory=HubOptions)
     wall_clock: WallClock = time.time  # tests inject a manual clock
+    accounts: Sequence[AccountSpec] = ()
+    clock_skew_ms: int = 0  # the signed-request clock is wall clock + this
+    listen_key_validity_s: float = LISTEN_KEY_VALIDITY_S
 
 
 class LocalExchange:
@@ -78,9 +112,17 @@ class LocalExchange:
         if not is_loopback(options.host) and not options.allow_public:
             raise ValueError(f"refusing to bind non-loopback host {options.host!r} "
                              "(set allow_public to expose the local exchange)")
+        check_unique(list(options.accounts))
         self.options = options
         self.faults = FaultController(options.wall_clock)
+        self.faults.base_skew_ms = options.clock_skew_ms
+        self.ledger = Ledger()
         self.port = options.port
+        self._rules: dict[str, SymbolRules] = {}
+        self._matcher: Matcher | None = None
+        self._streams: UserStreams | None = None
+        self._usdm: dict[str, FuturesBook] = {}
+        self._spot: dict[str, SpotBook] = {}
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._engine: MarketEngine | None = None
@@ -114,6 +156,63 @@ class LocalExchange:
         return sorted(self._data)
 
     @property
+    def user_streams(self) -> UserStreams:
+        if self._streams is None:
+            raise RuntimeError("start() the exchange first")
+        return self._streams
+
+    def usdm_book(self, api_key: str) -> FuturesBook:
+        return self._usdm[api_key]
+
+    def spot_book(self, api_key: str) -> SpotBook:
+        return self._spot[api_key]
+
+    def user_events(self, api_key: str, venue: Market | None = None) -> list[dict[str, Any]]:
+        """Every user-data event emitted for ``api_key`` (whether delivered or not)."""
+        return self.user_streams.events_for(api_key, venue)
+
+    def set_rules(self, symbol: str, tick_size: str | None = None, step_size: str | None = None,
+                  min_notional: str | None = None) -> SymbolRules:
+        """Change a symbol's filters from now on (exchangeInfo and order checks)."""
+        current = self.rules_of(symbol)
+        changed = current.with_overrides(
+            Decimal(tick_size) if tick_size is not None else None,
+            Decimal(step_size) if step_size is not None else None,
+            Decimal(min_notional) if min_notional is not None else None)
+        self._rules[symbol] = changed
+        return changed
+
+    def rules_of(self, symbol: str) -> SymbolRules:
+        rules = self._rules.get(symbol)
+        if rules is None:
+            raise BinanceError(-1121, "Invalid symbol.")
+        return rules
+
+    def price_of(self, symbol: str) -> Decimal:
+        market = self.engine.markets.get(symbol)
+        if market is None:
+            raise BinanceError(-1121, "Invalid symbol.")
+        return from_scaled(wire.last_price(market), market.data.price_dec)
+
+    def event_now_ms(self) -> int:
+        """Virtual time of what is happening: the replayed trade being matched, else now."""
+        matcher = self._matcher
+        if matcher is not None and matcher.current_ms is not None:
+            return matcher.current_ms
+        return self.engine.now_ms
+
+    def signing_now_ms(self) -> int:
+        return int(self.options.wall_clock() * 1000) + self.faults.clock_skew_ms
+
+    def set_clock_skew(self, ms: int) -> None:
+        """Move the signed-request clock to wall + ``clock_skew_ms`` + ``ms``."""
+        self.faults.set_clock_skew(ms)
+
+    def deposit(self, api_key: str, asset: str, amount: str) -> None:
+        """Credit a spot balance (``balanceUpdate`` + ``outboundAccountPosition``)."""
+        self._spot[api_key].deposit(asset, Decimal(amount))
+
+    @property
     def base_url(self) -> str:
         return f"http://{self.options.host}:{self.port}"
 
@@ -136,15 +235,37 @@ class LocalExchange:
         self._clock = VirtualClock(start_ms, anchor, opts.speed, opts.wall_clock)
         self._engine = MarketEngine(self._data, self._clock.now_ms())
         self._hub = WsHub(self._engine, self._clock, self.faults, opts.ws)
+        self._matcher = Matcher(self._hub)
+        self._engine.listener = self._matcher
+        self._rules = {s: SymbolRules.from_data(d) for s, d in self._data.items()}
         limits = {Market.USDM: opts.weight_limit_usdm, Market.SPOT: opts.weight_limit_spot}
-        rest = MarketRest(self._engine, self.sync, limits)
+        rest = MarketRest(self._engine, self.sync, limits, self._rules)
         endpoints = rest.endpoints()
+        gate = SignedGate({a.api_key: a for a in opts.accounts}, self.signing_now_ms)
+        keys = ListenKeys(opts.wall_clock, opts.listen_key_validity_s)
+        self._streams = UserStreams(self.faults, opts.wall_clock, keys, self.event_now_ms,
+                                    opts.ws.ping_interval_s, opts.ws.pong_timeout_s)
+        view = MarketView(self.rules_of, self.price_of, self.event_now_ms, Ids(), self._streams)
+        self._usdm = {a.api_key: FuturesBook(a, view) for a in opts.accounts}
+        self._spot = {a.api_key: SpotBook(a, view) for a in opts.accounts}
+        self._matcher.attach(self._usdm.values(), self._spot.values())
+        books = Books({a.api_key: a for a in opts.accounts}, self._usdm, self._spot,
+                      self.symbols)
+        ctx = SignedContext(books, gate, self.ledger, self.sync, self.event_now_ms,
+                            opts.wall_clock)
+        endpoints += UsdmRest(ctx, keys).endpoints() + SpotRest(ctx).endpoints()
+        ws_api = WsApi(gate, self._streams, opts.wall_clock, self.event_now_ms)
         self._policy = RequestPolicy(endpoints, WeightLimiter(limits, opts.wall_clock),
-                                     self.faults, opts.wall_clock)
+                                     self.faults, opts.wall_clock, ctx.record_refused)
         app = web.Application(middlewares=[self._policy.middleware])
-        app.add_routes([web.get(e.path, e.handler) for e in endpoints])
+        app.add_routes([web.route(e.method, e.path, e.handler) for e in endpoints])
         app.add_routes(self._ws_routes())
-        app.add_routes(admin_routes(self.faults, self.state))
+        app.add_routes([
+            web.get("/private/ws", self._streams.serve_private),
+            web.get("/private/ws/{listen_key}", self._streams.serve_private),
+            web.get("/ws-api/v3", ws_api.serve),
+        ])
+        app.add_routes(admin_routes(self.faults, self.state, self.ledger, self._admin_rules))
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, opts.host, opts.port)
@@ -166,6 +287,8 @@ class LocalExchange:
         self._tasks = []
         if self._hub is not None:
             await self._hub.stop()
+        if self._streams is not None:
+            await self._streams.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -210,6 +333,17 @@ class LocalExchange:
         while True:
             await asyncio.sleep(_HOUSEKEEPING_S)
             self.hub.housekeeping()
+            self.user_streams.housekeeping()
+
+    def _admin_rules(self, symbol: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+        def text(name: str) -> str | None:
+            value = spec.get(name)
+            return None if value is None else str(value)
+
+        rules = self.set_rules(symbol, text("tick_size"), text("step_size"),
+                               text("min_notional"))
+        return {"symbol": symbol, "tick_size": str(rules.tick), "step_size": str(rules.step),
+                "min_notional": str(rules.min_notional)}
 
     # -- WebSocket routes ----------------------------------------------------------------------
 
@@ -257,6 +391,7 @@ class LocalExchange:
             }
         return {
             "virtual_time": engine.now_ms,
+            "signing_time": self.signing_now_ms(),
             "clock_time": clock.now_ms(),
             "speed": clock.speed,
             "start_ms": clock.start_ms,
@@ -267,4 +402,10 @@ class LocalExchange:
             "ws": {"connections": hub.connection_count, "opened": hub.connections_opened,
                    "messages_sent": hub.messages_sent},
             "faults": self.faults.describe(),
+            "accounts": sorted(self._usdm),
+            "ledger": {"received": len(self.ledger),
+                       "executed": len(self.ledger.executed())},
+            "user_streams": {"connections": len(self.user_streams.connections),
+                             "events": len(self.user_streams.events),
+                             "dropped": self.user_streams.dropped},
         }

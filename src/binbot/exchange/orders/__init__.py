@@ -1,0 +1,1 @@
+"""Accounts' orders: the model, the USD-M and spot books, and matching against the replay."""
