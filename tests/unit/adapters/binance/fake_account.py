@@ -91,6 +91,9 @@ class FakeAccount:
         r.add_get("/sapi/v1/account/apiRestrictions", self.api_restrictions)
         r.add_route("*", "/fapi/v1/listenKey", self.listen_key)
         r.add_get("/private/ws", self.private_ws)
+        r.add_get("/ws-api/v3", self.ws_api)
+        self.api_sockets: list[web.WebSocketResponse] = []
+        self.subscribe_requests: list[tuple[dict[str, Any], bool]] = []
 
     # ------------------------------------------------------------------ plumbing
 
@@ -301,6 +304,32 @@ class FakeAccount:
         async for message in ws:
             if message.type is WSMsgType.CLOSE:
                 break
+        return ws
+
+    async def ws_api(self, request: web.Request) -> web.StreamResponse:
+        """Spot WS-API: ``userDataStream.subscribe.signature`` checked like Binance (HMAC over
+        the params sorted by name, not percent-encoded)."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            req = json.loads(message.data)
+            params = req["params"]
+            payload = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "signature")
+            expected = hmac.new(self.secret.encode(), payload.encode(),
+                                hashlib.sha256).hexdigest()
+            ok = params.get("apiKey") == API_KEY and hmac.compare_digest(
+                expected, str(params.get("signature", "")))
+            self.subscribe_requests.append((req, ok))
+            if not ok:
+                await ws.send_str(json.dumps({"id": req["id"], "status": 400, "error": {
+                    "code": -1022, "msg": "Signature for this request is not valid."}}))
+                continue
+            await ws.send_str(json.dumps({"id": req["id"], "status": 200,
+                                          "result": {"subscriptionId": len(self.api_sockets)}}))
+            self.api_sockets.append(ws)
+            self.socket_changed.set()
         return ws
 
 
