@@ -244,7 +244,16 @@ class RiskGate:
         rejection = self._evaluate(intent, bot)
         if rejection is None and self.limits.max_orders is not None:
             self._sent.append(bot.time)
+            self._forget_before(bot.time)
         return rejection
+
+    def _forget_before(self, now: int) -> None:
+        """Drop admitted orders that left the rate limit's window."""
+        assert self.limits.max_orders is not None  # noqa: S101 - only called with a rate limit
+        window = round(self.limits.orders_window_s * 1000)
+        sent = self._sent
+        while sent and sent[0] <= now - window:
+            sent.popleft()
 
     def _evaluate(self, intent: OrderIntent, bot: RiskInput) -> Rejection | None:
         if self.block_reason and bot.time >= self.block_until:
@@ -274,11 +283,8 @@ class RiskGate:
                   reference: Decimal) -> Rejection | None:
         limits = self.limits
         if limits.max_orders is not None:
-            window = round(limits.orders_window_s * 1000)
-            sent = self._sent
-            while sent and sent[0] <= bot.time - window:
-                sent.popleft()
-            if len(sent) >= limits.max_orders:
+            self._forget_before(bot.time)
+            if len(self._sent) >= limits.max_orders:
                 return Rejection(RATE_LIMIT, f"order rate limit: {limits.max_orders} orders "
                                              f"in {limits.orders_window_s:g}s")
         notional = reference * intent.quantity

@@ -7,6 +7,9 @@ switch). All arithmetic is float64 on the bot's own ledger: equity at price ``p`
 ``base + qty * (p - entry)`` with ``base`` = capital + realised PnL - fees + funding (the
 ``Portfolio`` formula, on both markets).
 
+Prices: the trade prices ``BotCore.on_price`` receives (mark prices and book tickers are not
+watched; the equity they would give differs from the last trade's by little).
+
 Speed: every rule is a threshold on the price while the position stands still, so the monitor
 publishes a quiet zone ``lo < price < hi`` (and ``until``, the next UTC midnight when daily rules
 are on) inside which nothing can trigger; ``BotCore.on_price`` calls ``evaluate`` only outside
