@@ -133,7 +133,9 @@ class _ApiServer:
 
         from binbot.api import build_container, create_app
 
-        container = build_container(settings, engine, bus, runtime, db_feed=False)
+        # The feed announces new rows and a once-a-second tick from the database, the same
+        # way for `binbot run` and `binbot serve`.
+        container = build_container(settings, engine, bus, runtime, db_feed=True)
         config = uvicorn.Config(create_app(container), host=settings.api.host,
                                 port=settings.api.port, loop="asyncio", log_config=None,
                                 access_log=False, server_header=False, proxy_headers=False)

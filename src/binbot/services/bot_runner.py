@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -65,8 +65,8 @@ log = logging.getLogger(__name__)
 
 _CATCH_UP_POLL_S = 0.05
 _CATCH_UP_IDLE_ROUNDS = 40  # give up waiting for live trades after ~2 s of a silent market
-_TICK_EVERY_S = 1.0
 _MAX_CANDLE_WAIT_S = 10.0
+_CANDLES_KEPT = 400
 # Checkpoint the position in the tape this often even when nothing else changed, so a restart
 # has little to replay and `binbot status` sees fresh times.
 _SNAPSHOT_EVERY_S = 5.0
@@ -103,6 +103,13 @@ class _Pending:
         return bool(self.orders or self.fills or self.trades or self.signals or
                     self.state_changed)
 
+    def merge(self, other: _Pending) -> None:
+        self.orders.update(other.orders)
+        self.fills.extend(other.fills)
+        self.trades.extend(other.trades)
+        self.signals.extend(other.signals)
+        self.state_changed = self.state_changed or other.state_changed
+
 
 class BotRunner:
     def __init__(self, settings: BotSettings, instrument: Instrument, deps: RunnerDeps) -> None:
@@ -119,7 +126,9 @@ class BotRunner:
         self.core = BotCore(
             settings.id, instrument, settings.interval, strategy, self.paper,
             capital=settings.capital, leverage=settings.leverage, events=self._on_bot_event,
-            max_trades=500,
+            # Both are part of every state snapshot: enough candles for the slowest built-in
+            # indicator (SMA 120) with room to spare, and the recent trades (all are in the DB).
+            candle_capacity=_CANDLES_KEPT, max_trades=50,
         )
         self.keys = self._stream_keys()
         self._tape_ms = 0
@@ -130,18 +139,23 @@ class BotRunner:
         self._waiting: list[TradeEvent] = []
         self._waiting_since = 0.0
         self._interval_ms = interval_ms(settings.interval)
-        self._pending = _Pending.empty()
+        self._pending = _Pending.empty()  # changes of the batch being processed
+        self._unsaved = _Pending.empty()  # changes handed over, not yet committed
+        self._dirty = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._persist_task: asyncio.Task[None] | None = None
         self._signature: tuple[Any, ...] | None = None
         self._held: list[MarketEvent] = []
         self._gate_open = False
         self._catch_up_task: asyncio.Task[None] | None = None
         self._last_equity_minute = 0
-        self._last_tick_wall = 0.0
         self._snapshot_wall = 0.0
         self._snapshot_tape = 0
         self.stale = False
         self.last_error: str | None = None
         self.latency_samples: list[int] | None = None  # set by benchmarks: ns per trade
+        # Called with the fill rows of each committed write (benchmarks time it).
+        self.committed_hook: Callable[[list[dict[str, Any]]], None] | None = None
 
     @property
     def bot_id(self) -> str:
@@ -162,6 +176,8 @@ class BotRunner:
     async def start(self) -> None:
         """Restore or warm up, subscribe, catch up on missed prices, then go live."""
         await self._save_bot_row()
+        self._persist_task = asyncio.create_task(self._persist_loop(),
+                                                 name=f"persist-{self.bot_id}")
         saved = await asyncio.to_thread(self._read_snapshot)
         await self._deps.hub.add_consumer(self.bot_id, self.keys, self._on_batch)
         if saved is not None:
@@ -173,7 +189,7 @@ class BotRunner:
             await self._deps.store.flush()
             history = await self._deps.store.candles(
                 self.settings.market, self.settings.symbol, self.settings.interval)
-            self.core.load_history(history[-1000:])
+            self.core.load_history(history[-_CANDLES_KEPT:])
             log.info("bot %s starts fresh with %d candles of history", self.bot_id,
                      len(history))
         if self.settings.auto_start or saved is not None:
@@ -193,12 +209,17 @@ class BotRunner:
             await asyncio.gather(self._catch_up_task, return_exceptions=True)
         await self._deps.hub.remove_consumer(self.bot_id)
         await self._commit(force_snapshot=True)
+        await self.flush()
+        if self._persist_task is not None:
+            self._persist_task.cancel()
+            await asyncio.gather(self._persist_task, return_exceptions=True)
 
     # -- controls (the API's Runtime calls these) ------------------------------------------
 
     async def pause(self) -> None:
         self.core.pause("paused by operator")
         await self._commit(force_snapshot=True)
+        await self.flush()
 
     async def resume(self) -> None:
         if self.core.status is BotStatus.STOPPED:
@@ -206,14 +227,17 @@ class BotRunner:
         else:
             self.core.resume()
         await self._commit(force_snapshot=True)
+        await self.flush()
 
     async def halt(self) -> None:
         self.core.stop()
         await self._commit(force_snapshot=True)
+        await self.flush()
 
     async def close_position(self) -> None:
         self.core.close_position()
         await self._commit(force_snapshot=True)
+        await self.flush()
 
     # -- market data -----------------------------------------------------------------------
 
@@ -370,23 +394,18 @@ class BotRunner:
             row = order_row(event.order, self.settings.mode, now)
             pending.orders[row["client_order_id"]] = row
             pending.state_changed = True
-            bus.publish("order", row)
         elif isinstance(event, FillRecorded):
             pending.fills.append(fill_row(self.bot_id, event.fill))
             pending.state_changed = True
-            bus.publish("fill", pending.fills[-1])
             for leg in event.trades:
                 pending.trades.append(trade_row(self.bot_id, self.settings.symbol, leg))
-                bus.publish("trade", pending.trades[-1])
                 signal = signal_row(self.bot_id, self._deps.exchange_name,
                                     self.settings.market.value, self.settings.symbol,
                                     self.settings.interval, leg)
                 pending.signals.append(signal)
-                bus.publish("signal", signal)
         elif isinstance(event, StatusChanged):
             pending.state_changed = True
-            bus.publish("bot", {"bot_id": self.bot_id, "status": event.status,
-                                "reason": event.reason})
+            bus.publish("bot", asdict(self.view()))
         elif isinstance(event, StrategyErrored):
             self.last_error = str(event.failure)
             pending.state_changed = True
@@ -397,7 +416,11 @@ class BotRunner:
         return (repr(self.core.strategy.save_state()), last_candle, self.core.status.value)
 
     async def _commit(self, *, force_snapshot: bool = False) -> None:
-        """Persist what the last batch changed (one transaction) and publish ticks."""
+        """Hand what the last batch changed to the persistence task; never waits for the disk.
+
+        The state snapshot is taken when the write starts, so it always covers every order and
+        fill written with it (one transaction), however many batches were merged meanwhile.
+        """
         signature = self._state_signature()
         if signature != self._signature:
             self._pending.state_changed = True
@@ -411,11 +434,41 @@ class BotRunner:
             self._snapshot_tape = self._tape_ms
         pending, self._pending = self._pending, _Pending.empty()
         if pending:
-            rows = self._rows(pending)
-            await self._deps.writer.run(lambda connection: _write(connection, rows))
-            if pending.fills:
-                self._deps.bus.publish("position", self.view_position())
+            self._unsaved.merge(pending)
+            self._dirty.set()
         await self._periodic()
+
+    async def flush(self) -> None:
+        """Wait until every change handed over so far is committed."""
+        await self._write_unsaved()
+
+    async def _persist_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self._write_unsaved()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("bot %s: could not persist its state; will retry", self.bot_id)
+                self._dirty.set()
+                await asyncio.sleep(1.0)
+
+    async def _write_unsaved(self) -> None:
+        async with self._write_lock:
+            unsaved, self._unsaved = self._unsaved, _Pending.empty()
+            if not unsaved:
+                return
+            rows = self._rows(unsaved)
+            try:
+                await self._deps.writer.run(lambda connection: _write(connection, rows))
+            except BaseException:
+                unsaved.merge(self._unsaved)  # keep everything for the next attempt
+                self._unsaved = unsaved
+                raise
+            if self.committed_hook is not None:
+                self.committed_hook(unsaved.fills)
 
     def _rows(self, pending: _Pending) -> dict[str, list[dict[str, Any]]]:
         now = self._deps.now_ms()
@@ -503,15 +556,6 @@ class BotRunner:
         if bot_time and minute > self._last_equity_minute:
             self._last_equity_minute = minute
             await self._record_minute(minute)
-        wall = time.monotonic()
-        if wall - self._last_tick_wall >= _TICK_EVERY_S:
-            self._last_tick_wall = wall
-            view = self.view()
-            self._deps.bus.publish("tick", {
-                "bot_id": view.bot_id, "price": view.last_price, "equity": view.equity,
-                "unrealized_pnl": view.unrealized_pnl, "time_ms": bot_time,
-                "status": view.status, "stale": self.stale,
-            })
 
     async def _record_minute(self, minute: int) -> None:
         price = self._valuation()
@@ -527,7 +571,6 @@ class BotRunner:
             "price": float(price),
         }
         await self._deps.writer.upsert(t.equity_snapshots, [row])
-        self._deps.bus.publish("equity", row)
         last = float(price)
         bot_id = self.bot_id
 

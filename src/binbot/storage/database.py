@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -60,13 +61,20 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads)
         _configure_sqlite(engine, synchronous, busy_timeout_ms)
         return engine
     connect_args: dict[str, Any] = {}
     if pg_schema is not None:
         connect_args["options"] = f"-csearch_path={pg_schema}"
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    return create_engine(url, connect_args=connect_args, pool_pre_ping=True,
+                         json_serializer=_json_dumps, json_deserializer=orjson.loads)
+
+
+def _json_dumps(value: Any) -> str:
+    """JSON columns (bot state snapshots) are written on the trading path: orjson is ~10x
+    faster than the standard library's encoder."""
+    return orjson.dumps(value).decode()
 
 
 def _configure_sqlite(engine: Engine, synchronous: Synchronous, busy_timeout_ms: int) -> None:
