@@ -452,3 +452,29 @@ async def test_stream_events_are_attributed_and_fills_applied_once(
     assert external[0].client_order_id == "ext-9876543210"
     assert external[0].fill is not None
     assert external[0].fill.quantity == Decimal("0.100")
+
+
+async def test_trade_without_price_is_read_from_the_trades(rig_factory: MakeRig) -> None:
+    rig: Rig = await rig_factory(Market.SPOT)
+    order = intent(27, OrderType.LIMIT, market=Market.SPOT, price="2500", qty="0.01",
+                   symbol="ETHUSDT")
+    rig.client.instruments["ETHUSDT"] = next(
+        i for i in instruments(Market.SPOT) if i.symbol == "ETHUSDT")
+    rig.client.submit(order)
+    await rig.client.drain()
+    venue = rig.fake.orders[order.client_order_id]
+    rig.fake.trades.append({"symbol": "ETHUSDT", "id": 12345678, "orderId": venue["orderId"],
+                            "price": "2500", "qty": "0.001", "commission": "0.000001",
+                            "commissionAsset": "ETH", "time": 7, "isBuyer": True,
+                            "isMaker": True})
+    # The recorded oddity: x=TRADE, X=FILLED, l=0.001 but L=0 (no price in the event).
+    raw = fixture_bytes("recorded/ws_messages/ws_spot_execution_report_trade_l_zero.json")
+    raw = raw.replace(b'"O-12345-test-trade-l-zero"', f'"{order.client_order_id}"'.encode())
+    raw = raw.replace(b'"i": 1234567890', f'"i": {venue["orderId"]}'.encode())
+    rig.client.handle_user_event(decode_user_message(raw))  # type: ignore[arg-type]
+    await rig.client.drain()
+    assert rig.statuses(order.client_order_id) == [S.SUBMITTED, S.NEW, S.FILLED]
+    fill = rig.events[-1].fill
+    assert fill is not None
+    assert (fill.trade_id, fill.price, fill.quantity, fill.fee_asset) == (
+        "12345678", Decimal("2500"), Decimal("0.001"), "ETH")
