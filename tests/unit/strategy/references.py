@@ -166,7 +166,7 @@ def turtle_actions(bars: Bars, unit: Decimal, step: Decimal = Decimal("0.001"),
         if direction and exit_on_cross and cross == -direction:
             close_all(t, "cross_exit", price)
         if direction == 0:
-            if a == -1 and not shorts:
+            if (a == -1 and not shorts) or not n_atr[i] > 0:
                 continue
             lined_up = a != 0 and align[i - 1] is not None and align[i - 1] != a
             if a != 0 and cross == a:

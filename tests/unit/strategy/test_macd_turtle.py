@@ -237,3 +237,19 @@ def test_parameters_are_validated_by_name() -> None:
         MacdTurtle({"max_units": 1})
     with pytest.raises(StrategyParamsError, match="'risk_per_trade'"):
         MacdTurtle({"risk_per_trade": 0})
+
+
+def test_a_refused_top_up_leaves_the_trial_unconfirmed() -> None:
+    # Room for a trial (0.5 x 1 x ~100) but not for two units: every top-up is refused, so no
+    # trade is ever confirmed and nothing is pyramided.
+    bars = random_bars(3, 600)
+    feed = Feed({"unit_quantity": "1", **SMALL},
+                risk=RiskLimits(max_position_share=Decimal("0.01")))
+    for bar, ticks in bars:
+        feed.bar(bar, ticks)
+    refused = Counter(e.intent.tag for e in feed.events if isinstance(e, RiskRejected))
+    filled = Counter(o.intent.tag for o in feed.filled())
+    assert refused["top_up"] > 0
+    assert refused["entry"] > 0
+    assert filled["trial"] > 0
+    assert filled["top_up"] == filled["entry"] == filled["pyramid"] == 0

@@ -33,7 +33,8 @@ still fits under ``E x leverage x exposure`` at its price. ``unit_quantity`` fix
 instead. Spot is long only.
 
 The ATR is Wilder's over ``atr_period`` candles; the MACD is TA-Lib's (``binbot.indicators``).
-Nothing happens before every indicator has a value (120 candles with the defaults). Ties
+Nothing happens before every indicator has a value (120 candles with the defaults), and no
+trade opens while the ATR is zero. Ties
 (``_ties``): averages within a relative 1e-9 of each other are not ordered; a move of at least
 ``add_step_atr`` ATR and a touch of the stop are judged with the same 1e-9 allowance, so the
 rounding noise of two computations of the ATR cannot tell them apart.
@@ -228,6 +229,8 @@ class MacdTurtle(Strategy):
             self.log.warning("entry %s %s (%s)", order.client_order_id, order.status,
                              order.reason)
             self.units -= units
+            if order.intent.tag == "top_up":
+                self.confirmed = False  # the signal units are not in after all
             if self.units <= 0 or self.position.is_flat:
                 self._reset()
 
@@ -236,6 +239,8 @@ class MacdTurtle(Strategy):
     def _open(self, direction: int, units: float, price: float, atr: float, *,
               confirmed: bool) -> None:
         p = self.params
+        if not atr > 0:
+            return  # no range at all: no stop distance, no unit
         equity = float(self.equity)
         if p.unit_quantity is not None:
             unit = float(p.unit_quantity)
