@@ -14,6 +14,8 @@ import pytest
 from binbot.exchange.hub import HubOptions
 from binbot.exchange.server import ExchangeOptions, LocalExchange
 
+from .signing import Client, Signer
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED = REPO_ROOT.parent / "shared"
 DATA_DIR = SHARED / "data" / "klines" / "binance-um-1m"
@@ -115,3 +117,42 @@ async def get_json(http: aiohttp.ClientSession, exchange: LocalExchange, path: s
         body = await response.json(content_type=None)
         assert response.status == status, body
         return body
+
+
+def usdm_fixture(relative: str) -> Any:
+    return fixture("futures/" + relative)
+
+
+def assert_covers_shape(ours: Any, ref: Any, where: str = "$") -> None:
+    """Every key of Binance's payload is present with the same value type (extras allowed)."""
+    if isinstance(ref, dict):
+        assert isinstance(ours, dict), f"{where}: expected an object, got {ours!r}"
+        missing = set(ref) - set(ours)
+        assert not missing, f"{where}: missing {sorted(missing)}"
+        for key in ref:
+            assert_covers_shape(ours[key], ref[key], f"{where}.{key}")
+    elif isinstance(ref, list):
+        assert isinstance(ours, list), f"{where}: expected a list, got {ours!r}"
+        for i, item in enumerate(ours):
+            if ref:
+                assert_covers_shape(item, ref[0], f"{where}[{i}]")
+    elif ref is not None:
+        assert type(ours) is type(ref), f"{where}: {ours!r} is not like {ref!r}"
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer.hmac()
+
+
+@pytest.fixture
+async def trading(make_exchange: MakeExchange, signer: Signer) -> LocalExchange:
+    """An exchange with one HMAC account (10000 USDT in each wallet)."""
+    ex: LocalExchange = await make_exchange(accounts=[signer.spec()])
+    return ex
+
+
+@pytest.fixture
+def client(http: aiohttp.ClientSession, trading: LocalExchange, signer: Signer,
+           clock: ManualClock) -> Client:
+    return Client(http, trading, signer, clock)
