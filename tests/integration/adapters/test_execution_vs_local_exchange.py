@@ -105,3 +105,43 @@ async def test_market_order_and_user_stream(exchange: LocalExchange) -> None:
         finally:
             await stream.close()
             await client.close()
+
+
+@pytest.mark.parametrize("fault", [
+    "execute_then_5xx",
+    "execute_then_drop",
+    pytest.param("rest_1021", marks=pytest.mark.xfail(strict=True, reason=(
+        "the local exchange serves /time in replay (virtual) time but checks signed "
+        "timestamps against the wall clock, so the resync after -1021 moves the client's "
+        "offset away from the clock the exchange verifies with"))),
+])
+async def test_faulty_submit_executes_exactly_once(exchange: LocalExchange, fault: str) -> None:
+    endpoints = local("127.0.0.1", exchange.port)
+    async with aiohttp.ClientSession() as session:
+        instruments = await BinanceRestClient(endpoints, session=session).instruments(
+            Market.USDM)
+        transport = SignedTransport(endpoints.rest_usdm, Market.USDM,
+                                    ApiKey(KEY, HmacSigner(SECRET)), session=session,
+                                    gate=WeightGate(2400), clock=ClockOffset())
+        client = BinanceExecutionClient(BinanceTradingApi(transport), instruments,
+                                        options=ExecutionOptions(
+                                            resolve_delays_s=(0.05,) * 5,
+                                            fill_fetch_delays_s=(0.0, 0.1, 0.3)))
+        events: list[OrderEvent] = []
+        client.bind(events.append)
+        getattr(exchange.faults, fault)(path="/fapi/v1/order")
+        cid = make_client_order_id("itest", 2)
+        client.submit(OrderIntent(
+            bot_id="itest", intent_seq=2, client_order_id=cid, market=Market.USDM,
+            symbol="FILUSDT", side=OrderSide.BUY, type=OrderType.MARKET,
+            quantity=Decimal("10"), created_time=0))
+        try:
+            await client.drain()
+        finally:
+            await client.close()
+        statuses = [e.status for e in events]
+        assert statuses[-1] is OrderStatus.FILLED
+        if fault != "rest_1021":
+            assert OrderStatus.UNKNOWN in statuses
+        assert len(exchange.ledger.executed(cid)) == 1
+        assert sum(e.fill.quantity for e in events if e.fill is not None) == Decimal("10")
