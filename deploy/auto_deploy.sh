@@ -36,6 +36,7 @@ KEEP_RELEASES=3
 
 CHANGES=()
 RUNTIME_CREDS=""
+EFFECTIVE_CONFIG=""
 
 usage() {
   cat <<EOF
@@ -376,6 +377,7 @@ PY
 
 cleanup() {
   if [ -n "$RUNTIME_CREDS" ] && [ -d "$RUNTIME_CREDS" ]; then rm -rf "$RUNTIME_CREDS"; fi
+  if [ -n "$EFFECTIVE_CONFIG" ]; then rm -f "$EFFECTIVE_CONFIG"; fi
 }
 
 # Mirror what systemd gives the service: its user, data dir, umask and a private copy of the
@@ -407,18 +409,25 @@ has_subcommand() {  # has_subcommand RELEASE_DIR db backup
   as_service "$release" "$@" --help >/dev/null 2>&1
 }
 
+# Validate the user's config with the new release (before anything is switched) and keep the
+# effective settings, secrets masked, for the steps that need a value from them.
 check_config() {
-  local out
-  if ! out="$(as_service "$RELEASE_DIR" config check --config "$CONFIG_FILE" 2>&1)"; then
-    printf '%s\n' "$out" >&2
+  local errors
+  EFFECTIVE_CONFIG="$(mktemp /tmp/binbot-config.XXXXXX)"
+  errors="$(mktemp /tmp/binbot-config-errors.XXXXXX)"
+  if ! as_service "$RELEASE_DIR" config show --config "$CONFIG_FILE" >"$EFFECTIVE_CONFIG" \
+      2>"$errors"; then
+    cat "$errors" >&2
+    rm -f "$errors"
     die "$CONFIG_FILE is not valid for release $RELEASE; fix it and re-run (nothing was switched)"
   fi
+  rm -f "$errors"
 }
 
-# config_value PYTHON_EXPR: evaluate against the effective config (as `config show` prints it).
+# config_value PYTHON_EXPR: evaluate against the effective config (`c`, as `config show` prints it).
 config_value() {
-  as_service "$RELEASE_DIR" config show --config "$CONFIG_FILE" 2>/dev/null \
-    | "$RELEASE_DIR/bin/python" -c "import json, sys; c = json.load(sys.stdin); print($1)"
+  "$RELEASE_DIR/bin/python" -c "import json, sys; c = json.load(open(sys.argv[1])); print($1)" \
+    "$EFFECTIVE_CONFIG"
 }
 
 # --- database backup, migration, rollback ----------------------------------------------------
