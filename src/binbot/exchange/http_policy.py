@@ -5,7 +5,7 @@ Counting (per path, for ``/__sim/state``), injected faults, request weight per I
 
 Faults marked ``after_execute`` let the handler run first (the order executes) and then replace
 its reply (5xx), hold it (delay) or cut the connection (drop). The fault's kind is left in
-``request["binbot.fault"]`` so the order handlers can note it in the ledger; faults that answer
+``request[FAULT_KEY]`` so the order handlers can note it in the ledger; faults that answer
 before the handler are reported to ``on_refused`` for order placements.
 """
 
@@ -23,7 +23,7 @@ from binbot.exchange.faults import FaultController, RestFault
 from binbot.exchange.ratelimit import WeightLimiter
 from binbot.exchange.rest import BinanceError, Endpoint, Handler, error_response
 
-FAULT_KEY = "binbot.fault"
+FAULT_KEY = web.RequestKey("binbot.fault", str)
 Refused = Callable[[web.Request, str, int | None], Awaitable[None]]
 
 
