@@ -12,10 +12,9 @@ import itertools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Engine
 
 from binbot.domain.candle import Candle
@@ -24,6 +23,9 @@ from binbot.storage.candle_table import candles as candles_table
 from binbot.storage.database import sqlite_path, write_transaction
 from binbot.storage.fast_read import Columns, fetch_columns_parallel, placeholder
 from binbot.storage.writer import Writer, upsert_rows
+
+if TYPE_CHECKING:  # pandas costs ~90 MB of RSS: imported only when a frame is asked for
+    import pandas as pd
 
 Array = np.ndarray[Any, Any]
 
@@ -71,6 +73,8 @@ class CandleArrays:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.as_dict())
 
 

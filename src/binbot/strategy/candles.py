@@ -8,13 +8,15 @@ compacted when full, so appends are O(1) amortised and views stay contiguous wit
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from binbot.domain.candle import Candle
+
+if TYPE_CHECKING:  # pandas costs ~90 MB of RSS: imported only when a frame is asked for
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -106,6 +108,8 @@ class CandleSeries:
 
     def to_frame(self) -> pd.DataFrame:
         """A copy as a DataFrame indexed by UTC open time."""
+        import pandas as pd
+
         index = pd.to_datetime(self.open_time, unit="ms", utc=True)
         data = {name: self._column(i).copy() for i, name in enumerate(COLUMNS)}
         return pd.DataFrame(data, index=index)
