@@ -49,6 +49,7 @@ from binbot.backtest import BacktestConfig, execute, prepare
 from binbot.backtest.bars import aggregate
 from binbot.backtest.data import MarketData, load_files
 from binbot.domain.market import Market
+from binbot.strategy.base import Strategy
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bar
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "klines" / "binance-um-1m"
@@ -62,17 +63,23 @@ Action = tuple[int, str, float]  # (15m candle open time, action, price)
 
 # -- binbot ----------------------------------------------------------------------------------
 
-def binbot_run(data: MarketData, mode: str, repeat: int
-               ) -> tuple[float, float, int, list[Action], int]:
+class Idle(Strategy):
+    """Does nothing: what the replay clock, ``BotCore`` and the simulator cost by themselves."""
+
+    name = "idle"
+
+
+def binbot_run(data: MarketData, mode: str, repeat: int, params: dict[str, Any] | None = None,
+               idle: bool = False) -> tuple[float, float, int, list[Action], int]:
     """(end-to-end seconds, replay-loop seconds, bars, actions, rejected orders): end to end
     is ``prepare`` (aggregation, ticks, candles) + ``execute`` (strategy, replay, metrics)."""
     config = BacktestConfig(data_files=(Path("unused"),), mode=mode,  # type: ignore[arg-type]
-                            params={"quantity": QTY}, warmup_candles=0)
+                            params=params or {"quantity": QTY}, warmup_candles=0)
     best = best_replay = math.inf
     result = None
     for _ in range(repeat):
         started = time.perf_counter()
-        result = execute(config, prepare(config, data))
+        result = execute(config, prepare(config, data), strategy=Idle() if idle else None)
         best = min(best, time.perf_counter() - started)
         best_replay = min(best_replay, result.seconds)
     assert result is not None
@@ -356,7 +363,9 @@ def main() -> None:
     print(f"{'run':<30} {'bars':>10} {'seconds':>9} {'bars/s':>14} {'actions':>9}")
     before = int(fifteen.open_time[-2])  # compare the actions before the last two candles
 
-    seconds, replay, bars, intrabar, rejected = binbot_run(minute, "intrabar", args.repeat)
+    seconds, intrabar_replay, bars, intrabar, rejected = binbot_run(minute, "intrabar",
+                                                                     args.repeat)
+    replay = intrabar_replay
     row("binbot intrabar 1m (BotCore)", bars, seconds, len(intrabar),
         f"replay loop alone {bars / replay:,.0f}/s; target >= 1,000,000 1m bars/s"
         f"{'; REJECTED ' + str(rejected) if rejected else ''}")
@@ -388,6 +397,14 @@ def main() -> None:
     if slowest_margin < math.inf:
         print(f"binbot bar-close vs the fastest of backtesting.py/backtrader: "
               f"{slowest_margin:.1f}x")
+    print("where binbot's intrabar time goes (replay loop alone):")
+    _, replay, bars, _, _ = binbot_run(minute, "intrabar", args.repeat, idle=True)
+    print(f"  replay clock + BotCore + simulator, idle strategy: {bars / replay:>12,.0f} bars/s")
+    _, replay, bars, _, _ = binbot_run(minute, "intrabar", args.repeat,
+                                       params={"quantity": QTY, "k": 50.0})
+    print(f"  + Boll, bands never reached (k=50, no order):     {bars / replay:>12,.0f} bars/s")
+    print(f"  + Boll k=2 with its {len(intrabar):,} trade actions:       "
+          f"{len(minute.bars) / intrabar_replay:>12,.0f} bars/s")
 
 
 if __name__ == "__main__":
