@@ -93,6 +93,7 @@ def options_from_args(args: argparse.Namespace) -> ExchangeOptions:
         ws=HubOptions(ping_interval_s=args.ping_interval, pong_timeout_s=args.pong_timeout,
                       max_lifetime_s=args.max_connection_lifetime),
         accounts=accounts_from_args(args), clock_skew_ms=args.clock_skew_ms,
+        signing_clock=args.signing_clock,
         listen_key_validity_s=args.listen_key_validity,
     )
 
@@ -178,6 +179,10 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     accounts.add_argument("--clock-skew-ms", type=int, default=0,
                           help="signed timestamps are checked against the wall clock plus "
                                "this (ms); the market itself runs on the virtual clock")
+    accounts.add_argument("--signing-clock", choices=("wall", "virtual"), default="wall",
+                          help="clock signed timestamps are checked against: wall (default, "
+                               "as a client's clock is) or virtual (the replay clock /time "
+                               "serves; use with --speed 1)")
     accounts.add_argument("--listen-key-validity", type=float, default=3600.0,
                           metavar="SECONDS",
                           help="USD-M listenKey lifetime after its last keep-alive, wall "

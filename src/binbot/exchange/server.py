@@ -16,7 +16,8 @@ Accounts (see ``accounts``): ``ExchangeOptions(accounts=[AccountSpec("key", hmac
 enables the signed endpoints (``usdm_rest``, ``spot_rest``), matching against the replay
 (``orders``), user data streams (``user_streams``, ``ws_api``) and the order ``ledger``.
 Signed ``timestamp``s are checked against the wall clock (``wall_clock``) plus
-``clock_skew_ms``, never against the virtual market clock. A listenKey lives
+``clock_skew_ms`` (``signing_clock="virtual"`` checks them against the replay clock instead,
+for clients that sync to ``/time``). A listenKey lives
 ``listen_key_validity_s`` wall seconds after its last keep-alive.
 
 Python handles for tests: ``ex.ledger`` (every order received, executed or not),
@@ -104,6 +105,10 @@ class ExchangeOptions:
     wall_clock: WallClock = time.time  # tests inject a manual clock
     accounts: Sequence[AccountSpec] = ()
     clock_skew_ms: int = 0  # the signed-request clock is wall clock + this
+    # "wall": signed timestamps are checked against the wall clock (+ skew), Binance's rule
+    # for a client's clock. "virtual": against the replay clock (+ skew), for a client that
+    # syncs its signing clock to /time (which serves virtual time); consistent at speed 1.
+    signing_clock: str = "wall"
     listen_key_validity_s: float = LISTEN_KEY_VALIDITY_S
 
 
@@ -113,6 +118,9 @@ class LocalExchange:
             raise ValueError(f"refusing to bind non-loopback host {options.host!r} "
                              "(set allow_public to expose the local exchange)")
         check_unique(list(options.accounts))
+        if options.signing_clock not in ("wall", "virtual"):
+            raise ValueError(f"signing_clock must be wall or virtual, was "
+                             f"{options.signing_clock!r}")
         self.options = options
         self.faults = FaultController(options.wall_clock)
         self.faults.base_skew_ms = options.clock_skew_ms
@@ -202,6 +210,8 @@ class LocalExchange:
         return self.engine.now_ms
 
     def signing_now_ms(self) -> int:
+        if self.options.signing_clock == "virtual":
+            return self.clock.now_ms() + self.faults.clock_skew_ms
         return int(self.options.wall_clock() * 1000) + self.faults.clock_skew_ms
 
     def set_clock_skew(self, ms: int) -> None:

@@ -172,3 +172,19 @@ async def test_signed_endpoints_without_accounts_refuse(exchange: LocalExchange,
     # market data still needs no key
     async with http.get(exchange.base_url + "/fapi/v1/time") as response:
         assert response.status == 200
+
+
+async def test_virtual_signing_clock_follows_time_endpoint(make_exchange: MakeExchange,
+                                                           http: aiohttp.ClientSession,
+                                                           clock: ManualClock) -> None:
+    signer = Signer.hmac()
+    exchange = await make_exchange(accounts=[signer.spec()], signing_clock="virtual")
+    client = Client(http, exchange, signer, clock)
+    async with http.get(exchange.base_url + "/fapi/v1/time") as response:
+        server = (await response.json())["serverTime"]
+    status, _ = await client.raw("GET", ACCOUNT, client.query({}, timestamp_ms=server))
+    assert status == 200
+    status, body = await client.raw("GET", ACCOUNT, client.query({}))  # a wall-clock stamp
+    assert (status, body["code"]) == (400, -1021)
+    with pytest.raises(ValueError, match="signing_clock"):
+        await make_exchange(accounts=[signer.spec()], signing_clock="sundial")
