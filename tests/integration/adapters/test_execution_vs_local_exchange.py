@@ -18,7 +18,11 @@ from binbot.adapters.binance.clock import ClockOffset
 from binbot.adapters.binance.endpoints import local
 from binbot.adapters.binance.execution import BinanceExecutionClient, ExecutionOptions
 from binbot.adapters.binance.rest import BinanceRestClient
-from binbot.adapters.binance.signed_rest import ApiKey, SignedTransport
+from binbot.adapters.binance.signed_rest import (
+    ApiKey,
+    SignedTransport,
+    syncs_clock_from_server,
+)
 from binbot.adapters.binance.signing import HmacSigner
 from binbot.adapters.binance.trading_api import BinanceTradingApi
 from binbot.adapters.binance.user_stream import UsdmUserStream, UserStreamOptions
@@ -110,10 +114,9 @@ async def test_market_order_and_user_stream(exchange: LocalExchange) -> None:
 @pytest.mark.parametrize("fault", [
     "execute_then_5xx",
     "execute_then_drop",
-    pytest.param("rest_1021", marks=pytest.mark.xfail(strict=True, reason=(
-        "the local exchange serves /time in replay (virtual) time but checks signed "
-        "timestamps against the wall clock, so the resync after -1021 moves the client's "
-        "offset away from the clock the exchange verifies with"))),
+    # The local exchange's /time is virtual: the transport signs with the wall clock there
+    # (sync_clock_from_server=False), so the resend after -1021 is simply re-signed.
+    "rest_1021",
 ])
 async def test_faulty_submit_executes_exactly_once(exchange: LocalExchange, fault: str) -> None:
     endpoints = local("127.0.0.1", exchange.port)
@@ -122,7 +125,8 @@ async def test_faulty_submit_executes_exactly_once(exchange: LocalExchange, faul
             Market.USDM)
         transport = SignedTransport(endpoints.rest_usdm, Market.USDM,
                                     ApiKey(KEY, HmacSigner(SECRET)), session=session,
-                                    gate=WeightGate(2400), clock=ClockOffset())
+                                    gate=WeightGate(2400), clock=ClockOffset(),
+                                    sync_clock_from_server=syncs_clock_from_server("local"))
         client = BinanceExecutionClient(BinanceTradingApi(transport), instruments,
                                         options=ExecutionOptions(
                                             resolve_delays_s=(0.05,) * 5,
@@ -144,4 +148,7 @@ async def test_faulty_submit_executes_exactly_once(exchange: LocalExchange, faul
         if fault != "rest_1021":
             assert OrderStatus.UNKNOWN in statuses
         assert len(exchange.ledger.executed(cid)) == 1
+        if fault == "rest_1021":
+            assert transport.clock_resyncs == 1
+            assert not transport.clock.has_samples
         assert sum(e.fill.quantity for e in events if e.fill is not None) == Decimal("10")

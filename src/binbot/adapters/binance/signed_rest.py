@@ -8,6 +8,12 @@ Retry policy (reliability.md §1 rule 3):
 - reads retry on network errors, 5xx and 429 (after ``Retry-After``), re-signed each time;
 - mutations are never retried, with one exception: ``-1021``/``-5028`` (rejected before the
   matching engine) resyncs the clock and re-signs and resends once, for reads and mutations.
+
+Clock: ``sync_clock_from_server=False`` keeps signing with the local wall clock and makes
+``sync_clock`` a no-op. The local exchange needs it: its ``/time`` serves the replay's
+(virtual) time while it checks signed timestamps against the wall clock, as Binance checks
+them against its own clock; learning an offset from that ``/time`` would break every
+signature. (``syncs_clock_from_server(venue)`` picks the setting from the venue name.)
 """
 
 from __future__ import annotations
@@ -58,6 +64,11 @@ class ApiKey:
         return "ApiKey(<redacted>)"
 
 
+def syncs_clock_from_server(venue: str) -> bool:
+    """Whether a venue's ``/time`` is the clock its signed endpoints check (not on "local")."""
+    return venue != "local"
+
+
 class SignedTransport:
     """Signed requests to one market's REST host."""
 
@@ -76,6 +87,7 @@ class SignedTransport:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 8.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sync_clock_from_server: bool = True,
     ) -> None:
         if not 1 <= recv_window_ms <= 60_000:
             raise ValueError(f"recv_window_ms must be within 1..60000, was {recv_window_ms}")
@@ -90,10 +102,14 @@ class SignedTransport:
         self._read_attempts = max(1, read_attempts)
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._sleep = sleep
+        self.sync_clock_from_server = sync_clock_from_server
         self.clock_resyncs = 0
 
     async def sync_clock(self) -> None:
-        """One ``GET /time`` sample into the offset estimator."""
+        """One ``GET /time`` sample into the offset estimator (nothing when the transport
+        signs with the local clock, see the module docstring)."""
+        if not self.sync_clock_from_server:
+            return
         path = TIME_PATH[self.market]
         timing = self.clock.start()
         await self.gate.acquire(1)
