@@ -3,6 +3,8 @@
 ``run_service`` builds the live service from the settings (exchange client, market data hub,
 candle store and writer, bots with paper execution, event bus, API) and runs it until ``stop``
 is set; it then shuts everything down in reverse order, committing what the writer holds.
+The bots are those of the config file plus those created over the API (stored in the database);
+``ServiceRuntime.boot`` brings each back as it was.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from binbot.adapters.binance.rest import BinanceRestClient
 from binbot.adapters.binance.streams import BinanceMarketStream
 from binbot.config.settings import Settings
 from binbot.core.event_bus import EventBus
-from binbot.domain.instrument import Instrument
-from binbot.domain.market import Market
 from binbot.marketdata.hub import HubHistory, MarketDataHub
-from binbot.services.bot_runner import BotRunner, RunnerDeps
+from binbot.services.bot_runner import RunnerDeps
+from binbot.services.instrument_book import InstrumentBook
+from binbot.services.runtime import BotDefinitionError
 from binbot.services.service_runtime import ServiceRuntime
 from binbot.storage.candles import SqlCandleStore
 from binbot.storage.database import make_engine
@@ -50,15 +52,6 @@ class ServiceHandle:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-async def _instruments(rest: BinanceRestClient, markets: set[Market]) -> dict[tuple[Market, str],
-                                                                               Instrument]:
-    found: dict[tuple[Market, str], Instrument] = {}
-    for market in markets:
-        for instrument in await rest.instruments(market):
-            found[(market, instrument.symbol)] = instrument
-    return found
 
 
 def _check_modes(settings: Settings) -> None:
@@ -88,21 +81,15 @@ async def run_service(settings: Settings, stop: asyncio.Event,
     hub = MarketDataHub(stream, rest, store,
                         HubHistory(settings.history.candles, settings.history.days))
     bus = EventBus()
-    runtime = ServiceRuntime(hub, venue)
+    deps = RunnerDeps(writer, engine, store, hub, rest, bus, settings.paper, venue, _now_ms)
+    runtime = ServiceRuntime(hub, venue, deps, InstrumentBook(rest.instruments))
     api: _ApiServer | None = None
     try:
         await hub.start()
-        instruments = await _instruments(rest, {bot.market for bot in settings.bots})
-        deps = RunnerDeps(writer, engine, store, hub, rest, bus, settings.paper, venue, _now_ms)
-        for bot in settings.bots:
-            instrument = instruments.get((bot.market, bot.symbol))
-            if instrument is None:
-                raise StartupError(f"bot {bot.id}: unknown symbol {bot.symbol} on {bot.market}")
-            runner = BotRunner(bot, instrument, deps)
-            runtime.add(runner)
-            await runner.start()
-            log.info("bot %s running: %s %s %s %s (%s)", bot.id, bot.strategy, bot.market,
-                     bot.symbol, bot.interval, bot.mode)
+        try:
+            await runtime.boot(settings.bots)
+        except BotDefinitionError as e:
+            raise StartupError(str(e)) from None
         if settings.api.enabled:
             api = _ApiServer(settings, engine, bus, runtime)
             await api.start()
@@ -113,11 +100,7 @@ async def run_service(settings: Settings, stop: asyncio.Event,
     finally:
         if api is not None:
             await api.stop()
-        for runner in runtime.runners:
-            try:
-                await runner.stop()
-            except Exception:
-                log.exception("bot %s did not stop cleanly", runner.bot_id)
+        await runtime.shutdown()
         await hub.stop()
         await writer.close()
         await session.close()

@@ -27,6 +27,7 @@ from binbot.api.middleware import BodyLimit, SecurityHeaders
 from binbot.api.routers import (
     auth,
     backtests,
+    bots,
     controls,
     health,
     live,
@@ -112,7 +113,8 @@ def create_app(container: ApiContainer) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(web.router)
-    for module in (trading, market, ops, backtests, controls, live):
+    # bots first: its /bots/health and /bots/portfolio/... must win over /bots/{bot_id}.
+    for module in (bots, trading, market, ops, backtests, controls, live):
         app.include_router(module.router, dependencies=guarded)
     app.include_router(live.ws_router)  # authenticates inside (header or first message)
     app.mount("/static", StaticFiles(packages=[("binbot.api", "web/static")]), name="static")

@@ -87,7 +87,18 @@ class BotSettings(Section):
     capital: Decimal = Field(default=Decimal("1000"), gt=0)
     leverage: int = Field(default=1, ge=1, le=125)
     mode: Mode = "paper"
+    # Risk limits (``binbot.engine.risk.RiskLimits``): every limit is off unless set here.
+    risk: dict[str, Any] = Field(default_factory=dict)
     auto_start: bool = True
+
+    @field_validator("risk")
+    @classmethod
+    def _valid_risk(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Imported here: loading the settings must not pull in the engine.
+        from binbot.engine.risk import RiskLimits
+
+        # RiskLimitsError names every offending field and its value.
+        return RiskLimits.from_dict(value).to_dict()
 
     @field_validator("interval")
     @classmethod

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -43,11 +44,15 @@ from binbot.engine.events import (
     FillRecorded,
     IntentCreated,
     OrderUpdated,
+    RiskRejected,
+    RiskTriggered,
     StatusChanged,
     StrategyErrored,
 )
+from binbot.engine.risk import RiskLimits
 from binbot.marketdata.hub import MarketDataHub
 from binbot.ports.market_data import MarketDataRest
+from binbot.services.bots import definition_row, save_definition
 from binbot.services.runtime import BotView
 from binbot.services.tape import TapeReplayer
 from binbot.services.trading_records import (
@@ -70,6 +75,9 @@ _CANDLES_KEPT = 400
 # Checkpoint the position in the tape this often even when nothing else changed, so a restart
 # has little to replay and `binbot status` sees fresh times.
 _SNAPSHOT_EVERY_S = 5.0
+_RISK_EVENTS_KEPT = 20
+# Snapshot statuses of a bot that was trading when it went down: it replays what it missed.
+_RESUMABLE = ("running", "paused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +133,8 @@ class BotRunner:
         )
         self.core = BotCore(
             settings.id, instrument, settings.interval, strategy, self.paper,
-            capital=settings.capital, leverage=settings.leverage, events=self._on_bot_event,
+            capital=settings.capital, leverage=settings.leverage,
+            risk_limits=RiskLimits.from_dict(settings.risk), events=self._on_bot_event,
             # Both are part of every state snapshot: enough candles for the slowest built-in
             # indicator (SMA 120) with room to spare, and the recent trades (all are in the DB).
             candle_capacity=_CANDLES_KEPT, max_trades=50,
@@ -153,6 +162,9 @@ class BotRunner:
         self._snapshot_tape = 0
         self.stale = False
         self.last_error: str | None = None
+        # The latest risk rejections and triggers, newest last (the dashboard and stats show
+        # them; each is also logged by the engine and published as a "risk" bus event).
+        self.risk_events: deque[dict[str, Any]] = deque(maxlen=_RISK_EVENTS_KEPT)
         self.latency_samples: list[int] | None = None  # set by benchmarks: ns per trade
         # Called with the fill rows of each committed write (benchmarks time it).
         self.committed_hook: Callable[[list[dict[str, Any]]], None] | None = None
@@ -173,35 +185,54 @@ class BotRunner:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Restore or warm up, subscribe, catch up on missed prices, then go live."""
+    async def start(self, *, run: bool | None = None) -> None:
+        """Restore or warm up, subscribe, catch up on missed prices, then go live.
+
+        A bot restored mid-run (running or paused when it went down) replays the prices it
+        missed, so it decides as if it had never stopped. One that was stopped (or never
+        started) goes on from now instead: its portfolio and strategy state come back, its
+        candles are brought up to date from the store, and nothing of the time it was stopped
+        is traded. ``run``: start the strategy or not; None: yes for a restored bot, else
+        ``auto_start``.
+        """
         await self._save_bot_row()
         self._persist_task = asyncio.create_task(self._persist_loop(),
                                                  name=f"persist-{self.bot_id}")
         saved = await asyncio.to_thread(self._read_snapshot)
         await self._deps.hub.add_consumer(self.bot_id, self.keys, self._on_batch)
+        resumed = False
         if saved is not None:
             snapshot, self._tape_ms = saved
             self.core.restore(snapshot["bot"])
             self.paper.restore(snapshot["paper"])
+            resumed = snapshot["bot"].get("status") in _RESUMABLE
             log.info("bot %s restored (last price at %d)", self.bot_id, self._tape_ms)
-        else:
+        if not resumed:
             await self._deps.store.flush()
             history = await self._deps.store.candles(
                 self.settings.market, self.settings.symbol, self.settings.interval)
+            # After a restore only candles newer than the snapshot's are appended.
             self.core.load_history(history[-_CANDLES_KEPT:])
-            log.info("bot %s starts fresh with %d candles of history", self.bot_id,
+            log.info("bot %s starts from now with %d candles of history", self.bot_id,
                      len(history))
-        if self.settings.auto_start or saved is not None:
+        if run if run is not None else (self.settings.auto_start or saved is not None):
             self.core.start()
         self._signature = self._state_signature()
-        if saved is not None:
+        if resumed:
             self._start_catch_up()
         else:
             self._gate_open = True
             held, self._held = self._held, []
             self._process(held)
         await self._commit()
+
+    async def load(self) -> None:
+        """Restore the saved state without subscribing: the figures of a stopped bot."""
+        saved = await asyncio.to_thread(self._read_snapshot)
+        if saved is not None:
+            snapshot, self._tape_ms = saved
+            self.core.restore(snapshot["bot"])
+            self.paper.restore(snapshot["paper"])
 
     async def stop(self) -> None:
         if self._catch_up_task is not None:
@@ -222,7 +253,10 @@ class BotRunner:
         await self.flush()
 
     async def resume(self) -> None:
-        if self.core.status is BotStatus.STOPPED:
+        if self.core.kill_switch:
+            # The operator's explicit resume is the manual resume the kill switch waits for.
+            self.core.resume_trading()
+        elif self.core.status in (BotStatus.STOPPED, BotStatus.CREATED):
             self.core.start()
         else:
             self.core.resume()
@@ -409,6 +443,23 @@ class BotRunner:
         elif isinstance(event, StrategyErrored):
             self.last_error = str(event.failure)
             pending.state_changed = True
+        elif isinstance(event, RiskRejected | RiskTriggered):
+            self._on_risk_event(event)
+
+    def _on_risk_event(self, event: RiskRejected | RiskTriggered) -> None:
+        """Keep and publish it (the engine has logged it with its reason already)."""
+        record: dict[str, Any] = {"bot_id": self.bot_id, "time_ms": event.time,
+                                  "rule": event.rule, "reason": event.reason}
+        if isinstance(event, RiskRejected):
+            intent = event.intent
+            record.update(kind="rejected", action="reject", side=intent.side.value,
+                          quantity=format(intent.quantity, "f"),
+                          client_order_id=intent.client_order_id, tag=intent.tag)
+        else:
+            record.update(kind="triggered", action=event.action)
+        self.risk_events.append(record)
+        self._pending.state_changed = True
+        self._deps.bus.publish("risk", record)
 
     def _state_signature(self) -> tuple[Any, ...]:
         candles = self.core.candles
@@ -510,27 +561,17 @@ class BotRunner:
         }
 
     def _bot_row(self, now: int) -> dict[str, Any]:
-        s = self.settings
-        return {
-            "bot_id": s.id, "market": s.market.value, "symbol": s.symbol,
-            "interval": s.interval, "strategy": s.strategy, "params": dict(s.params),
-            "capital": format(s.capital, "f"), "mode": s.mode, "risk": {},
-            "auto_start": s.auto_start, "status": self.core.status.value,
-            "created_ms": now, "updated_ms": now,
-        }
+        return definition_row(self.settings, self.status, now)
+
+    @property
+    def status(self) -> str:
+        """running, paused, stopped, created, or halted (the kill switch tripped)."""
+        return "halted" if self.core.kill_switch else self.core.status.value
 
     async def _save_bot_row(self) -> None:
         row = self._bot_row(self._deps.now_ms())
         row["status"] = "starting"
-
-        def write(connection: Connection) -> None:
-            existing = connection.execute(
-                select(t.bots.c.created_ms).where(t.bots.c.bot_id == self.bot_id)).first()
-            if existing is not None:
-                row["created_ms"] = existing[0]
-            upsert_rows(connection, t.bots, [row])
-
-        await self._deps.writer.run(write)
+        await self._deps.writer.run(lambda connection: save_definition(connection, row))
 
     def _read_snapshot(self) -> tuple[dict[str, Any], int] | None:
         with self._deps.engine.connect() as connection:
@@ -597,7 +638,7 @@ class BotRunner:
         last = core.price
         return BotView(
             bot_id=s.id, market=s.market.value, symbol=s.symbol, interval=s.interval,
-            strategy=s.strategy, params=dict(s.params), mode=s.mode, status=core.status.value,
+            strategy=s.strategy, params=dict(s.params), mode=s.mode, status=self.status,
             capital=format(portfolio.capital, "f"),
             equity=format(portfolio.equity(price), "f"),
             realized_pnl=format(portfolio.realised_pnl, "f"),
@@ -606,7 +647,7 @@ class BotRunner:
             position_qty=format(portfolio.position.quantity, "f"),
             entry_price=format(portfolio.position.entry_price, "f"),
             last_price=None if last != last else last,
-            trades=len(portfolio.trades), winning_trades=portfolio.winning_trades,
+            trades=portfolio.closed_trades, winning_trades=portfolio.winning_trades,
             last_error=self.last_error,
         )
 
@@ -626,12 +667,7 @@ def _write(connection: Connection, rows: dict[str, list[dict[str, Any]]]) -> Non
     if rows.get("bot_state"):
         upsert_rows(connection, t.bot_state, rows["bot_state"])
     if rows.get("bots"):
-        bot = dict(rows["bots"][0])
-        existing = connection.execute(
-            select(t.bots.c.created_ms).where(t.bots.c.bot_id == bot["bot_id"])).first()
-        if existing is not None:
-            bot["created_ms"] = existing[0]
-        upsert_rows(connection, t.bots, [bot])
+        save_definition(connection, rows["bots"][0])
 
 
 def _insert_new(connection: Connection, table: Any, row: dict[str, Any],
