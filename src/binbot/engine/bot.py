@@ -513,6 +513,18 @@ class BotCore:
             time_in_force=None if price is None else TimeInForce.GTC, tag=tag,
         )
 
+    def submit_protective(self, side: OrderSide, type_: OrderType, *, quantity: Decimal,
+                          stop_price: Decimal | None = None, tag: str) -> Order | None:
+        """An order that protects the position (a resting stop loss or take profit, a live
+        session's exit): sent like the engine's own risk exits, so it passes while the bot is
+        paused; it must reduce the position (the risk gate refuses it otherwise)."""
+        self._protective = True
+        try:
+            return self.submit_order(side, type_, quantity=quantity, stop_price=stop_price,
+                                     reduce_only=self.market is Market.USDM, tag=tag)
+        finally:
+            self._protective = False
+
     def cancel(self, client_order_id: str) -> None:
         order = self._orders.get(client_order_id)
         if order is None or not order.is_open:

@@ -238,6 +238,27 @@ class BinanceExecutionClient:
             if order.exchange_order_id:
                 self._map(order.exchange_order_id, order.client_order_id)
 
+    def apply_event(self, event: OrderEvent) -> bool:
+        """Apply an event learnt by reconciliation as if the venue had sent it: a tracked
+        order moves through the state machine (fills once per trade id), then the sink."""
+        return self._emit(event)
+
+    async def resync_order(self, symbol: str, client_order_id: str, algo: bool = False) -> bool:
+        """Query one order and adopt what the venue reports (status, then every fill not
+        applied yet, through the sink). False when the venue says it does not exist. The
+        order must be tracked (``restore``) for its fills to be read."""
+        try:
+            view = await self._query(symbol, client_order_id, algo and self._algo_market)
+        except Rejected as e:
+            if e.code == ORDER_MISSING:
+                return False
+            raise
+        tracked = self._orders.get(client_order_id)
+        if tracked is not None:
+            tracked.confirmed = True
+        await self._adopt(client_order_id, view)
+        return True
+
     # ------------------------------------------------------------------ emission
 
     def _emit(self, event: OrderEvent) -> bool:
