@@ -14,6 +14,7 @@ from binbot.cli.common import CommandError, add_global_options
 # ``func(args) -> int`` as the handler default.
 COMMAND_MODULES = (
     "binbot.cli.backtest_cmd",
+    "binbot.cli.bots_cmd",
     "binbot.cli.config_cmd",
     "binbot.cli.data_cmd",
     "binbot.cli.db_cmd",
