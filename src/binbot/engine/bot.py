@@ -47,7 +47,6 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
@@ -355,7 +354,7 @@ class BotCore:
             self._events(FillRecorded(self._bot_id, fill, tuple(legs)))
             self._pending.append((self._strategy.on_fill, fill))
         # A copy: by the time anyone reads this change the order may have moved on.
-        seen = replace(order, trade_ids=set(order.trade_ids))
+        seen = order.copy()
         self._events(OrderUpdated(self._bot_id, event.time, seen))
         if order.status in TERMINAL:
             self._orders.pop(order.client_order_id, None)

@@ -103,6 +103,16 @@ class TailWindow:
         """True once ``update`` returns numbers (``period`` values have closed)."""
         return self._count >= self._period
 
+    @property
+    def tail_mean(self) -> float:
+        """Mean of the last ``period - 1`` closed values (what ``peek`` builds on)."""
+        return self._mu
+
+    @property
+    def tail_m2(self) -> float:
+        """Sum of the squared deviations of those values from ``tail_mean``."""
+        return self._m2
+
     def _push(self, close: float) -> None:
         tail = self._tail
         if tail.maxlen:

@@ -9,7 +9,6 @@ which can never go negative (no shorting); a buy needs ``price * qty + fee`` of 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Final
 
@@ -19,6 +18,7 @@ from binbot.domain.positions import Position, TradeRecord
 from binbot.sim.config import SimConfig
 
 _INF: Final = math.inf
+_ZERO: Final = Decimal(0)
 
 
 class SimAccount:
@@ -53,15 +53,26 @@ class SimAccount:
             if fill.side == "SELL" and fill.quantity > self.position.quantity:
                 return f"insufficient balance: sell {fill.quantity}, was {self.position.quantity}"
             return ""
-        before = self.position.quantity
-        trial = replace(self.position)
-        legs = trial.apply_fill(fill)
-        after = trial.quantity
+        position = self.position
+        before = position.quantity
+        signed = fill.signed_quantity
+        after = before + signed
         reducing = abs(after) <= abs(before) and (after == 0 or (after > 0) == (before > 0))
         if reducing:
             return ""
-        wallet = self.balance + sum((leg.pnl for leg in legs), Decimal(0)) - fill.fee
-        need = trial.margin(self._config.leverage)
+        # What ``Position.apply_fill`` would leave, computed with its very operations (same
+        # Decimal results) but without copying the position or building trade legs: the sum
+        # of the legs' PnL (from 0, as ``sum`` adds them) and the entry price afterwards.
+        if before == 0 or (before > 0) == (signed > 0):
+            pnl = _ZERO + _ZERO  # one open leg
+            entry = (abs(before) * position.entry_price + fill.quantity * fill.price) / abs(after)
+        else:  # not reducing and against the position: it flips (a close leg, an open leg)
+            closing = min(abs(before), fill.quantity)
+            direction = 1 if before > 0 else -1
+            pnl = _ZERO + (fill.price - position.entry_price) * closing * direction + _ZERO
+            entry = fill.price
+        wallet = self.balance + pnl - fill.fee
+        need = abs(after) * entry / self._config.leverage  # Position.margin afterwards
         if wallet < need:
             return f"margin is insufficient: need {need}, wallet would be {wallet}"
         return ""

@@ -106,12 +106,12 @@ class SimulatedExchange:
         if taker_now:
             price = self._market_price(intent.side)
             qty = self._executable_qty(intent)
-            refusal = self._fill_refusal(intent, price, qty, maker=False)
-            if refusal:
-                self._emit(intent.client_order_id, OrderStatus.REJECTED, reason=refusal)
+            fill = self._checked_fill(intent, price, qty, maker=False)
+            if isinstance(fill, str):
+                self._emit(intent.client_order_id, OrderStatus.REJECTED, reason=fill)
                 return
             self._emit_order(order, OrderStatus.NEW)
-            self._execute(order, price, qty, maker=False)
+            self._execute(order, fill)
             return
         self._emit_order(order, OrderStatus.NEW)
         if intent.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
@@ -286,20 +286,21 @@ class SimulatedExchange:
         )
         return fill
 
-    def _fill_refusal(self, intent: OrderIntent, price: Decimal, qty: Decimal,
-                      maker: bool) -> str:
+    def _checked_fill(self, intent: OrderIntent, price: Decimal, qty: Decimal,
+                      maker: bool) -> Fill | str:
+        """The fill ``intent`` would get (the next trade id, now), or why the account
+        refuses it. ``_execute`` books that very fill: nothing in between changes either."""
         if qty <= 0:
             return "reduce-only order would not reduce the position"
         fill = self._make_fill(intent.client_order_id, intent.side, price, qty, maker)
-        return self.account.refusal(fill)
+        return self.account.refusal(fill) or fill
 
-    def _execute(self, order: Order, price: Decimal, qty: Decimal, maker: bool) -> None:
+    def _execute(self, order: Order, fill: Fill) -> None:
         intent = order.intent
-        fill = self._make_fill(intent.client_order_id, intent.side, price, qty, maker)
         self._next_trade += 1
         self.account.apply(fill)
         self._update_triggers()
-        partial = qty < intent.quantity
+        partial = fill.quantity < intent.quantity
         status = OrderStatus.PARTIALLY_FILLED if partial else OrderStatus.FILLED
         self._sink(OrderEvent(intent.client_order_id, status, self._time,
                               order.exchange_order_id, fill))
@@ -319,12 +320,12 @@ class SimulatedExchange:
             else:
                 fill_price = self._market_price(intent.side)
             qty = self._executable_qty(intent)
-            refusal = self._fill_refusal(intent, fill_price, qty, maker)
-            if refusal:
+            fill = self._checked_fill(intent, fill_price, qty, maker)
+            if isinstance(fill, str):
                 self._update_triggers()
-                self._emit_order(order, OrderStatus.EXPIRED, refusal)
+                self._emit_order(order, OrderStatus.EXPIRED, fill)
                 continue
-            self._execute(order, fill_price, qty, maker)
+            self._execute(order, fill)
         if not self._has_mark:
             acc = self.account
             if price <= acc.liquidate_below or price >= acc.liquidate_above:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import hashlib
 import re
 from decimal import Decimal
 
@@ -49,6 +52,18 @@ def test_client_order_id_is_deterministic_short_and_wire_safe() -> None:
         assert re.fullmatch(r"bb-[A-Za-z0-9_-]+", cid)
     with pytest.raises(ValueError, match="was -1"):
         make_client_order_id("bot-1", -1)
+
+
+def test_client_order_id_is_the_base32_of_the_sha256_of_bot_and_seq() -> None:
+    """Ids are persisted: they must stay exactly what they always were (RFC 4648 base32)."""
+    assert make_client_order_id("bot-1", 0) == "bb-yr6t2vhrhwffheuzx5ufaydsjx"
+    assert make_client_order_id("backtest", 12345) == "bb-b5vdca6dwllsbonkvgkyflb5mx"
+    assert make_client_order_id("\u00e9", 3) == "bb-rqk2qinytui2zuar5mhl7lo7nz"
+    for bot_id in ("bot-1", "backtest", "a" * 40):
+        for seq in range(0, 3000, 7):
+            digest = hashlib.sha256(f"{bot_id}\x00{seq}".encode()).digest()
+            expected = "bb-" + base64.b32encode(digest).decode("ascii")[:26].lower()
+            assert make_client_order_id(bot_id, seq) == expected
 
 
 def test_intent_validates_and_round_trips() -> None:
@@ -121,3 +136,22 @@ def test_order_round_trips_through_dict() -> None:
     order.apply(OrderEvent(order.client_order_id, S.PARTIALLY_FILLED, 2, fill=fill("t1", "1")))
     again = Order.from_dict(order.to_dict())
     assert again == order
+
+
+def test_copy_has_every_field_and_its_own_trade_ids() -> None:
+    order = Order(intent())
+    order.apply(OrderEvent(order.client_order_id, S.NEW, 1, exchange_order_id="9"))
+    order.apply(OrderEvent(order.client_order_id, S.PARTIALLY_FILLED, 2, fill=fill("t1", "1"),
+                           reason="partly"))
+    seen = order.copy()
+    # Every field set away from its default, so a field the copy forgot would differ.
+    defaults = Order(intent())
+    for f in dataclasses.fields(Order):
+        if f.name != "intent":
+            assert getattr(order, f.name) != getattr(defaults, f.name), f.name
+    assert seen == order
+    assert seen.trade_ids is not order.trade_ids
+    order.apply(OrderEvent(order.client_order_id, S.FILLED, 3, fill=fill("t2", "1")))
+    assert seen.status is S.PARTIALLY_FILLED
+    assert seen.trade_ids == {"t1"}
+    assert seen.filled_qty == 1

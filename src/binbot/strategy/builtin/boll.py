@@ -212,15 +212,16 @@ class Boll(Strategy):
         self._update_zone()
 
     def _refresh_tail(self) -> None:
-        """Recompute ``a`` and ``u*`` from the closed part of the window (two passes)."""
+        """``a`` and ``u*`` from the closed part of the window: the bands object already
+        keeps its mean and squared-deviation sum (the very numbers ``peek`` uses)."""
         n = self._n
-        tail = self.candles.close[-(n - 1) :].tolist()
-        if len(tail) < n - 1:
+        if not self._ready():
             self._threshold = _INF
             self._lo, self._hi = -_INF, _INF
             return
-        a = math.fsum(tail) / len(tail)
-        m2 = math.fsum([(x - a) * (x - a) for x in tail])
+        bands = self._bands
+        a = bands.tail_mean
+        m2 = bands.tail_m2
         k, ddof = self.params.k, self.params.ddof
         self._anchor = a
         if self._c <= 0:
