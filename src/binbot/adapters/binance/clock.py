@@ -44,6 +44,10 @@ class ClockOffset:
         self._samples.append(server_ms - midpoint)
         return self.offset_ms
 
+    def clear(self) -> None:
+        """Forget every sample (after a -1021 the old ones describe a clock that has moved)."""
+        self._samples.clear()
+
     @property
     def has_samples(self) -> bool:
         return bool(self._samples)

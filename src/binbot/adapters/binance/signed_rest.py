@@ -170,6 +170,11 @@ class SignedTransport:
 
     async def _resync(self) -> None:
         self.clock_resyncs += 1
+        if not self.sync_clock_from_server:
+            return
+        # The median of the old samples would outvote one new one: the clock moved, so start
+        # afresh (one resync must recover, reliability G5).
+        self.clock.clear()
         try:
             await self.sync_clock()
         except ExchangeError as e:

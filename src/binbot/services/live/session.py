@@ -121,6 +121,8 @@ class LiveConfig:
     stream: UserStreamOptions = field(default_factory=UserStreamOptions)
     reconcile: ReconcileOptions = field(default_factory=ReconcileOptions)
     filter_refresh_s: float = 60.0
+    request_timeout_s: float = 10.0
+    sync_clock: bool | None = None  # None: from the venue (not on "local", see signed_rest)
 
 
 @dataclass(slots=True)
@@ -186,12 +188,14 @@ class LiveSession:
         endpoints = endpoints_for(config.venue, config.local_host, config.local_port)
         market = config.instrument.market
         clock = ClockOffset()
-        sync = syncs_clock_from_server(config.venue)
+        sync = (syncs_clock_from_server(config.venue) if config.sync_clock is None
+                else config.sync_clock)
 
         def transport_for(m: Market) -> SignedTransport:
             return SignedTransport(endpoints.rest(m), m, api_key, session=http,
                                    gate=WeightGate(config.weight_limit), clock=clock,
                                    recv_window_ms=config.recv_window_ms,
+                                   timeout_s=config.request_timeout_s,
                                    sync_clock_from_server=sync)
 
         transport = transport_for(market)
