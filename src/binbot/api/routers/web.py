@@ -13,7 +13,7 @@ from binbot.api.deps import CallerDep, identify
 
 router = APIRouter(include_in_schema=False)
 
-PAGES = ("dashboard", "markets", "backtests", "login", "docs")
+PAGES = ("dashboard", "bots", "markets", "backtests", "login", "docs")
 
 
 def plotly_js_path() -> str:
@@ -54,6 +54,13 @@ async def dashboard(request: Request) -> HTMLResponse:
     if identify(request) is None:
         return _page(request, "login")
     return _page(request, "dashboard")
+
+
+@router.get("/bots", response_model=None)
+async def bots_page(request: Request) -> Response:
+    if identify(request) is None:
+        return RedirectResponse("/", status.HTTP_303_SEE_OTHER)
+    return _page(request, "bots")
 
 
 @router.get("/markets", response_model=None)
