@@ -73,6 +73,8 @@ class IntentJournal:
         self._retry_s = retry_s
         self._records_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._writing = False  # a records transaction is in flight
+        self._sending = False  # an intent is being journaled
         self.halted = ""  # why nothing may be sent; "" when sending is allowed
         self.lost_records = False
         self.sent = 0
@@ -118,7 +120,7 @@ class IntentJournal:
 
     async def idle(self) -> None:
         """Wait until every queued request was handed on and every record written."""
-        while self._requests or self._dirty or self._fills:
+        while self._requests or self._sending or self._dirty or self._fills or self._writing:
             if any(task.done() for task in self._tasks):
                 return
             await asyncio.sleep(0.01)
@@ -141,7 +143,11 @@ class IntentJournal:
             if isinstance(request, _Cancel):
                 self.inner.cancel(request.client_order_id)
                 continue
-            await self._journal_and_send(request.intent)
+            self._sending = True
+            try:
+                await self._journal_and_send(request.intent)
+            finally:
+                self._sending = False
 
     async def _journal_and_send(self, intent: OrderIntent) -> None:
         cid = intent.client_order_id
@@ -197,12 +203,14 @@ class IntentJournal:
             now = self._now()
             rows = [order_row(self._orders[c], self.mode, now) for c in dirty if c in self._orders]
             batch = list(fills)
+            self._writing = True
             try:
                 await self._writer.run(partial(write_events, order_rows=rows,
                                                fill_rows=batch), synchronous="FULL")
             except asyncio.CancelledError:
                 raise
             except Exception as e:
+                self._writing = False
                 log.error("order records not written (%s); retrying", e)
                 dirty.update(self._dirty)  # keep the order: older changes first
                 self._dirty = dirty
@@ -211,6 +219,7 @@ class IntentJournal:
                 self._trim()
                 await asyncio.sleep(self._retry_s)
                 continue
+            self._writing = False
             for cid in dirty:
                 order = self._orders.get(cid)
                 if order is not None and order.status in TERMINAL and cid not in self._dirty:

@@ -101,6 +101,7 @@ class Reconciler:
                  load_state: Callable[[], Awaitable[LocalState]],
                  position: Callable[[], Decimal], own_id: Callable[[str], bool],
                  bot_orders: Callable[[], list[Order]] = list,
+                 track: Callable[[list[Order]], None] | None = None,
                  options: ReconcileOptions | None = None) -> None:
         self.client = client
         self.bot_id = bot_id
@@ -109,6 +110,7 @@ class Reconciler:
         self._position = position
         self._own_id = own_id
         self._bot_orders = bot_orders
+        self._track = track
         self.options = options or ReconcileOptions()
         self.runs = 0
 
@@ -143,8 +145,11 @@ class Reconciler:
         # Untracked orders are tracked as a blank copy: the venue's whole story (NEW, every
         # fill, the end) is replayed through the client; the bot and the journal apply each
         # step once (by state and trade id).
-        self.client.restore([Order(o.intent, status=S.SUBMITTED) for cid, o in by_id.items()
-                             if cid not in tracked])
+        blanks = [Order(o.intent, status=S.SUBMITTED) for cid, o in by_id.items()
+                  if cid not in tracked]
+        self.client.restore(blanks)
+        if self._track is not None:
+            self._track([Order(o.intent, status=S.SUBMITTED) for o in blanks])
         return list(by_id.values())
 
     async def _check_orders(self, orders: Sequence[Order], report: ReconcileReport) -> set[str]:

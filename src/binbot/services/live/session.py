@@ -163,6 +163,7 @@ class LiveSession:
             client, bot_id=config.bot_id, symbol=config.instrument.symbol,
             load_state=self._load_state, position=self._position, own_id=self._own_id,
             bot_orders=lambda: self.core.open_orders() if self.core is not None else [],
+            track=self.journal.track,
             options=config.reconcile)
         self._reconcile_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
