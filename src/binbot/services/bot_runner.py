@@ -512,14 +512,25 @@ class BotRunner:
             if not unsaved:
                 return
             rows = self._rows(unsaved)
+            state: dict[str, list[dict[str, Any]]] = {
+                key: rows.pop(key) for key in ("bot_state", "bots") if key in rows}
             try:
-                await self._deps.writer.run(lambda connection: _write(connection, rows))
+                # The records first, in a small transaction (a fill is durable sooner), then the
+                # state. A crash between the two leaves the state one step behind its records,
+                # which is safe: the restart replays that step, deterministically, onto records
+                # that are keyed by client order id and so are not written twice. The reverse
+                # order could lose records, so it is never used.
+                if any(rows.values()):
+                    await self._deps.writer.run(lambda connection: _write(connection, rows))
+                if self.committed_hook is not None:
+                    self.committed_hook(unsaved.fills)
+                if state:
+                    await self._deps.writer.run(lambda connection: _write_state(connection,
+                                                                                state))
             except BaseException:
                 unsaved.merge(self._unsaved)  # keep everything for the next attempt
                 self._unsaved = unsaved
                 raise
-            if self.committed_hook is not None:
-                self.committed_hook(unsaved.fills)
 
     def _rows(self, pending: _Pending) -> dict[str, list[dict[str, Any]]]:
         now = self._deps.now_ms()
@@ -653,7 +664,7 @@ class BotRunner:
 
 
 def _write(connection: Connection, rows: dict[str, list[dict[str, Any]]]) -> None:
-    """One transaction: orders, fills, trades, signals, position, state."""
+    """One transaction: orders, fills, trades, signals, position."""
     if rows["orders"]:
         upsert_rows(connection, t.orders, rows["orders"])
     for fill in rows["fills"]:
@@ -664,6 +675,10 @@ def _write(connection: Connection, rows: dict[str, list[dict[str, Any]]]) -> Non
         _insert_new(connection, t.signals, signal, ("bot_id", "time_ms", "kind"))
     if rows.get("positions"):
         upsert_rows(connection, t.positions, rows["positions"])
+
+
+def _write_state(connection: Connection, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """One transaction: the bot's restorable state and its definition row."""
     if rows.get("bot_state"):
         upsert_rows(connection, t.bot_state, rows["bot_state"])
     if rows.get("bots"):
