@@ -36,7 +36,8 @@ def test_config_check_explains_bad_risk(tmp_path: Path, capsys: pytest.CaptureFi
                       '[[bots]]\nid = "b"\nrisk = { daily_loss_pct = 150 }\n', encoding="utf-8")
     assert main(["config", "check", "-c", str(config)]) == 1
     err = capsys.readouterr().err
-    assert "bots.[0].risk" in err or "bots[0].risk" in err
+    assert "bots[0].risk:" in err
+    assert "bots[1].risk:" in err
     assert "give take_profit_pct or take_profit_atr, not both" in err
     assert "risk setting 'daily_loss_pct'" in err
     assert "was 150" in err
