@@ -258,9 +258,12 @@ class Writer:
             try:
                 result = await self._in_thread(lambda: self._run_op(op, synchronous))
             except Exception as e:  # handed to the caller of run()
-                barrier.future.set_exception(e)
+                if not barrier.future.done():
+                    barrier.future.set_exception(e)
             else:
-                barrier.future.set_result(result)
+                # The caller may have been cancelled while the write ran: the write stands.
+                if not barrier.future.done():
+                    barrier.future.set_result(result)
             return
         error, self._error = self._error, None
         if error is not None:

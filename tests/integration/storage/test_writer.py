@@ -106,3 +106,28 @@ async def test_a_failed_batch_is_reported_on_flush_and_the_writer_goes_on(engine
 async def test_upsert_before_start_is_refused(engine: Engine) -> None:
     with pytest.raises(WriterClosed):
         await Writer(engine).upsert(candles, [row(1)])
+
+
+async def test_a_caller_cancelled_during_its_write_leaves_the_writer_working(
+    engine: Engine,
+) -> None:
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow_insert(connection: object) -> None:
+        loop.call_soon_threadsafe(started.set)
+        import time
+
+        time.sleep(0.2)  # the caller gives up meanwhile
+        connection.exec_driver_sql(  # type: ignore[attr-defined]
+            "INSERT INTO candles VALUES ('usdm','BTCUSDT','1m',0,59999,1,1,1,1,1,1,1,1,1,1)")
+
+    async with Writer(engine, max_rows=1000, max_delay_s=60) as writer:
+        caller = asyncio.create_task(writer.run(slow_insert))
+        await started.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        await writer.upsert(candles, [row(1)])
+        await writer.flush()  # the writer survived the abandoned result
+    assert sorted(stored(engine)) == [0, M]  # the abandoned write still stands
