@@ -16,10 +16,12 @@ def free_port() -> int:
 
 
 def start_exchange(data: list[Path], speed: float, *, start_ms: int | None = None,
-                   anchor_ms: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+                   anchor_ms: int | None = None, extra: list[str] | None = None
+                   ) -> tuple[subprocess.Popen[bytes], int]:
+    """``extra``: more ``--data`` items such as ``SYMBOL=FILE``."""
     port = free_port()
     command = [sys.executable, "-m", "binbot", "exchange", "serve", "--port", str(port),
-               "--speed", str(speed), "--data", *map(str, data)]
+               "--speed", str(speed), "--data", *map(str, data), *(extra or [])]
     if start_ms is not None:
         command += ["--start", str(start_ms)]
     if anchor_ms is not None:
