@@ -163,9 +163,15 @@ class ServiceRuntime:
                 f"{bot.symbol} on {bot.market.value} is not trading (status {instrument.status})")
         return instrument
 
+    async def _runner(self, slot: _Slot) -> BotRunner:
+        instrument = await self._instrument(slot.settings)
+        try:
+            return BotRunner(slot.settings, instrument, self._need_deps())
+        except ValueError as e:  # its strategy no longer loads or accepts its parameters
+            raise BotDefinitionError(f"cannot run: {e}") from None
+
     async def _activate(self, slot: _Slot, *, run: bool | None) -> None:
-        runner = BotRunner(slot.settings, await self._instrument(slot.settings),
-                           self._need_deps())
+        runner = await self._runner(slot)
         try:
             await runner.start(run=run)
         except BaseException:
@@ -183,8 +189,7 @@ class ServiceRuntime:
         slot.active = False
 
     async def _load_figures(self, slot: _Slot) -> None:
-        runner = BotRunner(slot.settings, await self._instrument(slot.settings),
-                           self._need_deps())
+        runner = await self._runner(slot)
         await runner.load()
         slot.runner = runner
 
@@ -312,8 +317,12 @@ class ServiceRuntime:
                          ) -> BotView:
         deps = self._need_deps()
         async with self._lock:
-            bot = with_risk_per_trade(bot, risk_per_trade)
+            # The name is checked before anything imports it; the parameters again once
+            # risk_per_trade joined them.
             check_definition(bot, builtin_only=True)
+            if risk_per_trade is not None:
+                bot = with_risk_per_trade(bot, risk_per_trade)
+                check_definition(bot, builtin_only=True)
             if bot.id in self._slots:
                 raise DuplicateBot(f"a bot with id {bot.id!r} exists already")
             await self._instrument(bot)

@@ -105,6 +105,7 @@ async def test_create_runs_the_bot_and_lists_it(api: Api) -> None:
 BAD: list[tuple[dict[str, Any], int, str]] = [
     ({"strategy_name": "nope"}, 422, "unknown strategy 'nope'"),
     ({"strategy_name": "os:system"}, 422, "unknown strategy"),
+    ({"strategy_name": "os:system", "risk_per_trade": 0.01}, 422, "unknown strategy"),
     ({"strategy_params": {"fast": 0}}, 422, "parameter 'fast'"),
     ({"strategy_params": {"speed": 3}}, 422, "unknown parameter 'speed'"),
     ({"symbol": "NOPEUSDT"}, 422, "unknown symbol NOPEUSDT"),

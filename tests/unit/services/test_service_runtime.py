@@ -279,3 +279,26 @@ async def test_a_halted_bot_is_not_started_by_start_but_resume_lifts_its_kill_sw
         assert (await live.runtime.resume("k")).status == "running"
     finally:
         await live.close()
+
+
+async def test_a_stored_bot_that_no_longer_loads_does_not_stop_the_others(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    live = await start_live(db, [bot("cfg")])
+    try:
+        await live.runtime.create_bot(bot("old", strategy="boll"))
+    finally:
+        await live.close()
+    with live.engine.begin() as connection:  # a later version renamed a parameter
+        connection.execute(t.bots.update().where(t.bots.c.bot_id == "old")
+                           .values(params={"periods": 20}))
+    live = await start_live(db, [bot("cfg")])
+    try:
+        assert live.runtime.view("cfg").status == "running"
+        old = live.runtime.view("old")
+        assert old.status != "running"
+        assert old.last_error is not None
+        assert "unknown parameter 'periods'" in old.last_error
+        with pytest.raises(BotDefinitionError, match="periods"):
+            await live.runtime.start("old")
+    finally:
+        await live.close()

@@ -144,7 +144,7 @@ def _position(quantity: str | None, entry: str | None) -> PositionSummary:
     return PositionSummary(side=side, quantity=fmt(q), entry_price=fmt(dec(entry or "0")))
 
 
-def _stats(container: ApiContainer, bot_id: str) -> BotStatsOut:
+def _stats(container: ApiContainer, bot_id: str, events: list[RiskEventOut]) -> BotStatsOut:
     bot = next((b for b in summary.current_bots(container) if b.bot_id == bot_id), None)
     if bot is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no bot {bot_id!r}")
@@ -162,12 +162,6 @@ def _stats(container: ApiContainer, bot_id: str) -> BotStatsOut:
     else:
         realized = fmt(stored.realized_pnl)
         position = _stored_position(container, bot_id)
-    events = []
-    if container.runtime is not None and bot.live:
-        try:
-            events = [RiskEventOut.model_validate(e) for e in container.runtime.risk_events(bot_id)]
-        except UnknownBot:
-            events = []
     return BotStatsOut(
         bot_id=bot.bot_id, status=bot.status, live=bot.live, symbol=bot.symbol,
         strategy=bot.strategy, mode=bot.mode, capital=bot.capital,
@@ -191,7 +185,15 @@ def _stored_position(container: ApiContainer, bot_id: str) -> PositionSummary:
 async def bot_statistics(container: ContainerDep, bot_id: BotIdPath) -> BotStatsOut:
     """PnL (realised, unrealised), closed trades and win rate, position, daily and monthly
     return, and the latest risk rejections."""
-    return await to_thread(_stats, container, bot_id)
+    events: list[RiskEventOut] = []
+    if container.runtime is not None:
+        # Read on the event loop, which is where the runner appends to them.
+        try:
+            events = [RiskEventOut.model_validate(e)
+                      for e in container.runtime.risk_events(bot_id)]
+        except UnknownBot:
+            events = []
+    return await to_thread(_stats, container, bot_id, events)
 
 
 # -- mutations -----------------------------------------------------------------------------
