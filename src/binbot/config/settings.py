@@ -180,6 +180,26 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'binbot.db').resolve()}"
 
 
+class _WithoutCredentials(PydanticBaseSettingsSource):
+    """``.env`` also holds the Binance API keys (``BINBOT_BINANCE_...``), which are read by
+    ``config.credentials`` and never enter the settings tree: drop them here instead of letting
+    ``extra="forbid"`` reject the file."""
+
+    def __init__(self, inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(inner.settings_cls)
+        self._inner = inner
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        return {key: value for key, value in self._inner().items()
+                if not key.startswith(_CREDENTIAL_PREFIX)}
+
+
+_CREDENTIAL_PREFIX = "binbot_binance_"
+
+
 def load_settings(
     config_file: Path | None = None,
     env_file: Path | None = Path(".env"),
@@ -210,7 +230,7 @@ def load_settings(
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings,
-                                                         dotenv_settings]
+                                                         _WithoutCredentials(dotenv_settings)]
             if config_file is not None:
                 sources.append(TomlConfigSettingsSource(settings_cls))
             return tuple(sources)
