@@ -227,8 +227,8 @@ def test_weak_configured_tokens_are_refused(tmp_path: Path, value: str) -> None:
 def test_public_bind_without_auth_is_refused(sample: Sample, tmp_path: Path) -> None:
     # The settings refuse it first; a container assembled by hand is refused by create_app.
     with pytest.raises(ValueError, match="authentication off"):
-        ApiSettings(host="0.0.0.0", auth=False, allow_public_bind=True)  # noqa: S104
-    settings = Settings(data_dir=tmp_path, api=ApiSettings(host="0.0.0.0",  # noqa: S104
+        ApiSettings(host="0.0.0.0", auth=False, allow_public_bind=True)
+    settings = Settings(data_dir=tmp_path, api=ApiSettings(host="0.0.0.0",
                                                            allow_public_bind=True))
     container = ApiContainer(settings=settings, engine=sample.engine, bus=EventBus(),
                              runtime=None, token=None)

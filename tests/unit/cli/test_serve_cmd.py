@@ -15,7 +15,7 @@ from binbot.config.settings import Settings
 def test_public_bind_needs_the_explicit_flag(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     with pytest.raises(CommandError, match="allow_public_bind"):
-        _with_bind(settings, "0.0.0.0", None)  # noqa: S104
+        _with_bind(settings, "0.0.0.0", None)
     moved = _with_bind(settings, None, 9999)
     assert (moved.api.host, moved.api.port) == ("127.0.0.1", 9999)
 
