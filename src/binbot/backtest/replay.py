@@ -113,6 +113,10 @@ class ReplayPlan:
     candles: Sequence[Candle | None]  # the closed candle of each interval (None: never closes)
     sample_time: list[int]  # when each interval's equity sample is taken
     funding: Sequence[Funding] = ()
+    # The lowest and highest tick price of each interval (empty: not given): with them the
+    # loop skips the ticks at which neither the simulator nor the bot can do anything.
+    interval_low: Sequence[float] = ()
+    interval_high: Sequence[float] = ()
 
 
 def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayPlan,
@@ -121,6 +125,8 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
     """Run the plan; return the equity sampled after each interval."""
     if len(plan.tick_time) == len(plan.interval_ends) and not plan.funding:
         return _replay_closes(bot, sim, ledger, plan, progress, track_forming)
+    if plan.interval_low and not plan.funding:
+        return _replay_skipping(bot, sim, ledger, plan, progress, track_forming)
     times = plan.tick_time
     prices = plan.tick_price
     ends = plan.interval_ends
@@ -164,6 +170,72 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
     if progress is not None:
         progress(count, count)
     return equity
+
+
+def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayPlan,
+                     progress: Progress | None, track_forming: bool
+                     ) -> npt.NDArray[np.float64]:
+    """``replay`` without the calls that cannot do anything.
+
+    The simulator and the bot each tell the band of prices at which ``on_price`` only records
+    the time and the price (``quiet_band``); nothing but such a call, made with a price
+    outside the band, changes the band. So a tick inside both bands is skipped, provided
+    the last tick of each interval is always fed (the candle close and the equity sample read
+    the time and price it leaves); when the whole interval lies inside both bands (its lowest
+    and highest price, precomputed) only that last tick is fed. The result is the same, call
+    for call, as feeding every tick; ``tests/unit/backtest/test_replay.py`` checks it.
+    """
+    times = plan.tick_time
+    prices = plan.tick_price
+    ends = plan.interval_ends
+    candles = plan.candles
+    lows = plan.interval_low
+    highs = plan.interval_high
+    count = len(ends)
+    equity = np.empty(count, dtype=np.float64)
+    sim_price = sim.on_price
+    on_price = bot.on_price
+    on_candle = bot.on_candle_closed
+    bot_band = bot.quiet_band
+    sim_band = sim.quiet_band
+    start = 0
+    for j in range(count):
+        end = ends[j]
+        last = end - 1
+        if track_forming:
+            bot.replay_interval = j
+        lo, hi = _both(bot_band(), sim_band())
+        if not (lo < lows[j] and highs[j] < hi):
+            for i in range(start, last):
+                p = prices[i]
+                if lo < p < hi:
+                    continue
+                t = times[i]
+                sim_price(t, p)
+                on_price(t, p)
+                lo, hi = _both(bot_band(), sim_band())  # the call may have changed them
+        p = prices[last]
+        t = times[last]
+        sim_price(t, p)
+        on_price(t, p)
+        candle = candles[j]
+        if candle is not None:
+            on_candle(candle)
+            bot.replay_interval = -1
+        if ledger.dirty:
+            ledger.refresh()
+        equity[j] = ledger.base + ledger.qty * (p - ledger.entry)
+        start = end
+        if progress is not None and not j & (_PROGRESS_EVERY - 1):
+            progress(j, count)
+    if progress is not None:
+        progress(count, count)
+    return equity
+
+
+def _both(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """The intersection of two bands."""
+    return max(a[0], b[0]), min(a[1], b[1])
 
 
 def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayPlan,

@@ -131,9 +131,15 @@ def prepare(config: BacktestConfig, data: MarketData,
         sample_time = replayed.close_time
         forming = None
         bar_count = usable
+    low: list[float] = []
+    high: list[float] = []
+    if config.mode == "intrabar":
+        firsts = np.concatenate(([0], interval_ends[:-1]))
+        low = np.minimum.reduceat(tick_price, firsts).tolist()
+        high = np.maximum.reduceat(tick_price, firsts).tolist()
     plan = ReplayPlan(tick_time.tolist(), tick_price.tolist(), interval_ends.tolist(),
                       plan_candles, sample_time.tolist(),
-                      _funding(config, tick_time, int(replayed.open_time[0])))
+                      _funding(config, tick_time, int(replayed.open_time[0])), low, high)
     if instrument is None:
         instrument = derived_instrument(data.market, data.symbol, data.price_decimals,
                                         data.qty_decimals, float(bars.high.max()))

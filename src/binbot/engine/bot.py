@@ -88,6 +88,7 @@ from binbot.strategy.safe import DEFAULT_MAX_CONSECUTIVE_ERRORS, HookGuard, Stra
 
 SNAPSHOT_VERSION: Final = 1
 _NAN: Final = math.nan
+_INF: Final = math.inf
 _RECENT_ORDERS: Final = 200
 
 
@@ -174,6 +175,11 @@ class BotCore:
         self._guard = HookGuard(strategy.log, max_consecutive_errors=max_consecutive_errors,
                                 on_failure=self._report_failure, on_trip=self._trip)
         self._trade_hook: Callable[[float], None] | None = None
+        # What ``quiet_band`` may rely on: the base class's on_price does nothing; a
+        # strategy's quiet band holds for the on_price it names (not for a subclass's).
+        on_price = type(strategy).on_price
+        self._idle_on_price = on_price is Strategy.on_price
+        self._band_promised = on_price is type(strategy).quiet_band_of
         self._mark_hook: Callable[[float], None] | None = None
         self._book_hook: Callable[[float], None] | None = None
         strategy.bind(self, logging.getLogger(f"binbot.strategy.{strategy.name}.{bot_id}"))
@@ -283,6 +289,25 @@ class BotCore:
         self._in_hook = False
         if self._pending:
             self._drain()
+
+    def quiet_band(self) -> tuple[float, float]:
+        """``(low, high)``: for ``low < price < high``, ``on_price(t, price)`` only records the
+        time and the price, until the next call that does more. A replay may skip such calls
+        as long as it makes the last one before feeding anything else (a candle, a funding).
+
+        Empty while a risk monitor watches prices (its exits compare with the previous
+        price), while strategy errors are being counted (a successful hook resets the count)
+        or hooks are pending; the whole line when no trade hook is routed (or the strategy
+        keeps the base class's no-op ``on_price``); else the strategy's own quiet band.
+        """
+        if self.risk_monitor.active or self._guard.errors or self._pending:
+            return _INF, -_INF
+        if self._trade_hook is None or self._idle_on_price:
+            return -_INF, _INF
+        if not self._band_promised:
+            return _INF, -_INF
+        strategy = self._strategy
+        return strategy.quiet_low, strategy.quiet_high
 
     def on_mark_price(self, time_ms: int, mark: float) -> None:
         self._time = time_ms

@@ -175,6 +175,11 @@ class SimulatedExchange:
     def config(self) -> SimConfig:
         return self._config
 
+    def quiet_band(self) -> tuple[float, float]:
+        """``(low, high)``: a trade price strictly between them only updates the last price
+        and the time (nothing rests or liquidates there), until the next order or fill."""
+        return self._below, self._above
+
     @property
     def last_price(self) -> float:
         return self._last

@@ -23,6 +23,10 @@ after ``max_consecutive_errors`` in a row):
 - ``on_candle(candle)``: a candle closed (``self.candles`` already contains it).
 - ``on_price(price)``: a real-time price (source per ``price_source``: trade, mark or book mid);
   ``self.forming`` is the unclosed candle. Keep it cheap: backtests call it for every 1m bar.
+  A strategy whose ``on_price`` provably does nothing while ``quiet_low < price <
+  quiet_high`` (whatever the time) may keep those two attributes up to date and name that
+  ``on_price`` in ``quiet_band_of``: a backtest then skips such calls. A subclass that
+  overrides ``on_price`` does not inherit the promise (none are skipped by default).
 - ``on_order(order)``: an order changed state. ``on_fill(fill)``: one of our orders executed.
 - ``on_stop()``: the bot is stopping.
 
@@ -37,7 +41,8 @@ strategy's own logger.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
@@ -66,6 +71,12 @@ class Strategy:
     Params: ClassVar[type[StrategyParams]] = StrategyParams
 
     params: StrategyParams
+
+    # ``on_price(p)`` does nothing for quiet_low < p < quiet_high (see the module docstring),
+    # when ``on_price`` is the function ``quiet_band_of`` names; the default band is empty.
+    quiet_low: float = math.inf
+    quiet_high: float = -math.inf
+    quiet_band_of: ClassVar[Callable[..., None] | None] = None
 
     def __init__(self, params: Mapping[str, Any] | StrategyParams | None = None) -> None:
         self.params = validate_params(self.name, type(self).Params, params)

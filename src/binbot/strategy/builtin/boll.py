@@ -19,9 +19,14 @@ Speed: in phase normal nothing can happen while the price stays strictly inside 
 ``u > u* = sqrt(k^2 M / ((n - ddof) c))`` with ``c = (n-1)/n * ((n-1)/n - k^2/(n - ddof))``
 (never when ``c <= 0``); symmetrically ``p < DN`` iff ``u < -u*``. After each closed candle the
 strategy computes that "quiet zone" (shrunk by a guard far larger than rounding error) and
-``on_price`` is a single comparison inside it; outside it, and in the phases above_up/below_dn,
-every price is evaluated exactly with ``BollingerBands.peek``. Decisions are therefore identical
-to evaluating every tick (``tests/unit/strategy/test_boll.py`` checks both ways).
+``on_price`` is a single comparison inside it; outside it every price is evaluated exactly with
+``BollingerBands.peek``. In the phases above_up/below_dn the quiet zone is the far side of the
+band: with ``g(u) = (n-1)u/n - k std`` (= ``p - UP`` for ``u > 0``), ``g`` is concave with a
+slope never below ``s = (n-1)/n - k sqrt((n-1)/n / (n - ddof))`` (> 0 iff ``c > 0``) and
+``g(u*) = 0``, so ``p - UP >= s (u - u*)``: past ``u* + 4e-9 (|a| + u*) / s`` (plus the guard)
+the price stays above ``UP (1 + 1e-9)``; the same holds below ``DN``. Decisions are therefore
+identical to evaluating every tick (``tests/unit/strategy/test_boll_real_data.py`` checks both
+ways).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ BELOW_DN: Final = "below_dn"
 Phase = Literal["normal", "above_up", "below_dn"]
 _POSITION_NAMES: Final = {FLAT: "flat", LONG: "long", SHORT: "short"}
 _INF: Final = math.inf
+_MIN_SLOPE: Final = 1e-6  # flatter than this, the phases above/below a band evaluate every price
 
 
 class BollParams(StrategyParams):
@@ -95,14 +101,17 @@ class Boll(Strategy):
         self._position = FLAT
         self._phase: Phase = NORMAL
         self._shorts = True
-        # Prices strictly between _lo and _hi cannot change anything (see module docstring).
-        self._lo = -_INF
-        self._hi = _INF
+        # Prices strictly between quiet_low and quiet_high cannot change anything (see the
+        # module docstring); ``Strategy`` documents the two for the engine.
+        self.quiet_low = -_INF
+        self.quiet_high = _INF
         self._threshold = _INF  # u*
         self._anchor = 0.0  # a: mean of the closed part of the window
         n, k, ddof = p.period, p.k, p.ddof
         weight = (n - 1) / n
         self._c = weight * (weight - k * k / (n - ddof))
+        # d(p - UP)/du for u > 0 decreases towards this (positive exactly when c > 0).
+        self._slope = weight - k * math.sqrt(weight / (n - ddof))
 
     # -- state ---------------------------------------------------------------------------
 
@@ -146,9 +155,11 @@ class Boll(Strategy):
         self._refresh_tail()
 
     def on_price(self, price: float) -> None:
-        if self._lo < price < self._hi:
+        if self.quiet_low < price < self.quiet_high:
             return
         self._evaluate(price)
+
+    quiet_band_of = on_price  # the quiet band describes this very on_price
 
     def on_order(self, order: Order) -> None:
         done = order.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.CANCELED)
@@ -217,7 +228,7 @@ class Boll(Strategy):
         n = self._n
         if not self._ready():
             self._threshold = _INF
-            self._lo, self._hi = -_INF, _INF
+            self.quiet_low, self.quiet_high = -_INF, _INF
             return
         bands = self._bands
         a = bands.tail_mean
@@ -233,18 +244,29 @@ class Boll(Strategy):
     def _update_zone(self) -> None:
         u = self._threshold
         if not self._ready():
-            self._lo, self._hi = -_INF, _INF  # before the first evaluation
+            self.quiet_low, self.quiet_high = -_INF, _INF  # before the first evaluation
             return
-        if self._phase != NORMAL:
-            self._lo, self._hi = _INF, -_INF  # evaluate every price
+        phase = self._phase
+        if phase != NORMAL and (u == _INF or self._slope <= _MIN_SLOPE):
+            self.quiet_low, self.quiet_high = _INF, -_INF  # evaluate every price
             return
         if u == _INF:
-            self._lo, self._hi = -_INF, _INF  # bands unreachable: nothing can happen
+            self.quiet_low, self.quiet_high = -_INF, _INF  # bands unreachable: nothing can happen
             return
         a = self._anchor
         guard = 1e-9 * u + 1e-12 * abs(a)
-        self._lo = a - u + guard
-        self._hi = a + u - guard
+        if phase == NORMAL:
+            self.quiet_low = a - u + guard
+            self.quiet_high = a + u - guard
+            return
+        # Beyond a band, p - UP (above) and DN - p (below) grow with |u| - u* at a slope of
+        # at least ``_slope``; the tie rule asks for a margin of 1e-9 of the price, so a gap
+        # of 4e-9 (|a| + u*) / slope, plus the guard, keeps every price past it outside.
+        gap = 4 * TIE * (abs(a) + u) / self._slope + guard
+        if phase == ABOVE_UP:
+            self.quiet_low, self.quiet_high = a + u + gap, _INF
+        else:
+            self.quiet_low, self.quiet_high = -_INF, a - u - gap
 
     def _ready(self) -> bool:
         return len(self.candles) >= self._n - 1
