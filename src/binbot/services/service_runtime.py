@@ -224,7 +224,8 @@ class ServiceRuntime:
     # -- Runtime: views ----------------------------------------------------------------------
 
     def bots(self) -> list[BotView]:
-        return [self._view(slot) for slot in self._slots.values()]
+        # A copy first: the API calls this from a worker thread while bots come and go.
+        return [self._view(slot) for slot in list(self._slots.values())]
 
     def view(self, bot_id: str) -> BotView:
         return self._view(self._slot(bot_id))
@@ -252,7 +253,7 @@ class ServiceRuntime:
     def bot_health(self) -> list[BotHealth]:
         dropped = self._hub.dropped()
         result = []
-        for bot_id, slot in self._slots.items():
+        for bot_id, slot in list(self._slots.items()):
             runner = slot.runner
             view = self._view(slot)
             result.append(BotHealth(
