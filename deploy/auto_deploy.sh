@@ -403,10 +403,16 @@ as_service() {
   )
 }
 
-has_subcommand() {  # has_subcommand RELEASE_DIR db backup
-  local release="$1"
-  shift
-  as_service "$release" "$@" --help >/dev/null 2>&1
+# has_db_action RELEASE_DIR ACTION: whether that release has `binbot db ACTION` (older
+# releases may lack it). One `db --help` per release: every CLI start costs a second or two.
+declare -A DB_HELP=()
+has_db_action() {
+  local release="$1" action="$2"
+  if [ -z "${DB_HELP[$release]+set}" ]; then
+    DB_HELP[$release]="$(as_service "$release" db --help 2>/dev/null || true)"
+  fi
+  # argparse lists each action indented at the start of a line.
+  grep -qE "^ +$action( |\$)" <<<"${DB_HELP[$release]}"
 }
 
 # Validate the user's config with the new release (before anything is switched) and keep the
@@ -450,7 +456,7 @@ backup_database() {
   local db name copied=0
   for db in "$DATA_DIR"/*.db; do
     name="$(basename "$db")"
-    if [ "$name" = binbot.db ] && has_subcommand "$from_release" db backup; then
+    if [ "$name" = binbot.db ] && has_db_action "$from_release" backup; then
       local out
       if ! out="$(as_service "$from_release" db backup --config "$CONFIG_FILE" \
           --output "$BACKUP_DIR/$name" 2>&1)"; then
@@ -485,7 +491,7 @@ restore_database() {
 }
 
 migrate_database() {
-  if ! has_subcommand "$RELEASE_DIR" db upgrade; then
+  if ! has_db_action "$RELEASE_DIR" upgrade; then
     warn "release $RELEASE has no 'binbot db upgrade'; the database is migrated when binbot starts"
     return 0
   fi
@@ -500,7 +506,10 @@ migrate_database() {
 
 # --- systemd ---------------------------------------------------------------------------------
 
-service_active() { systemctl is-active --quiet "$SERVICE.service"; }
+# The deploy lock (fd 9) must not leak into anything systemctl starts.
+svc() { systemctl "$@" 9>&-; }
+
+service_active() { svc is-active --quiet "$SERVICE.service"; }
 
 render_unit() {
   local restart=on-failure auto
@@ -541,7 +550,7 @@ install_unit() {
   UNIT_CHANGED=1
   changed "installed unit $target"
   if [ "$USE_SYSTEMD" = 1 ]; then
-    systemctl daemon-reload
+    svc daemon-reload
   fi
 }
 
@@ -571,7 +580,7 @@ wait_healthy() {
     return
   fi
   while [ "$SECONDS" -lt "$deadline" ]; do
-    if systemctl is-failed --quiet "$SERVICE.service"; then
+    if svc is-failed --quiet "$SERVICE.service"; then
       return 1
     fi
     if probe_health "$url"; then
@@ -604,7 +613,7 @@ rollback() {
   warn "$reason"
   if [ "$USE_SYSTEMD" = 1 ]; then
     journalctl -u "$SERVICE.service" -n 40 --no-pager >&2 2>/dev/null || true
-    systemctl stop "$SERVICE.service" 2>/dev/null || true
+    svc stop "$SERVICE.service" 2>/dev/null || true
   fi
   if [ -z "$ROLLBACK_TO" ]; then
     die "first install failed and there is no previous release to return to; see the log above"
@@ -615,7 +624,8 @@ rollback() {
   [ -f "$ROLLBACK_TO/.migrated" ] && cp "$ROLLBACK_TO/.migrated" "$PREFIX/.migrated-release"
   say "rolled back to $(basename "$ROLLBACK_TO")"
   if [ "$USE_SYSTEMD" = 1 ]; then
-    systemctl start "$SERVICE.service" || true
+    svc reset-failed "$SERVICE.service" 2>/dev/null || true
+    svc start "$SERVICE.service" || true
     if wait_healthy; then
       say "the previous release is running again"
     else
@@ -636,7 +646,7 @@ switch_release() {
   SWITCHED=1
   if [ "$USE_SYSTEMD" = 1 ] && service_active; then
     say "stopping $SERVICE for the database backup and migration"
-    systemctl stop "$SERVICE.service"
+    svc stop "$SERVICE.service"
   fi
   local old_release=""
   [ -n "$current" ] && [ -f "$current/.complete" ] && old_release="$current"
@@ -660,13 +670,13 @@ switch_release() {
 
 restart_service() {
   [ "$USE_SYSTEMD" = 1 ] || return 0
-  if ! systemctl is-enabled --quiet "$SERVICE.service" 2>/dev/null; then
-    systemctl enable --quiet "$SERVICE.service"
+  if ! svc is-enabled --quiet "$SERVICE.service" 2>/dev/null; then
+    svc enable --quiet "$SERVICE.service"
     changed "enabled $SERVICE.service at boot"
   fi
   if [ "$SWITCHED" = 1 ] || [ "$UNIT_CHANGED" = 1 ] || ! service_active; then
-    systemctl reset-failed "$SERVICE.service" 2>/dev/null || true
-    systemctl restart "$SERVICE.service"
+    svc reset-failed "$SERVICE.service" 2>/dev/null || true
+    svc restart "$SERVICE.service"
     if ! wait_healthy; then
       rollback "$SERVICE did not become healthy after the restart"
     fi

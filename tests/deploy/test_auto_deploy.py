@@ -17,6 +17,7 @@ import sqlite3
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path("deploy") / "auto_deploy.sh"
 SNAPSHOT_PARTS = ("src", "deploy", "docs", "pyproject.toml", "binbot.example.toml", "README.md")
 NEW_OPTION = "[market_data]\nstale_after_s = 15.0\n\n"
+USER_PREFIX = "binbot-test-"
+ROOT_PREFIX = "binbot-deploy-test-"
+STALE_AFTER_S = 2 * 3600
 
 
 def run(*argv: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -111,6 +115,23 @@ class Deployment:
         return done
 
 
+def remove_user(name: str) -> None:
+    run("userdel", name)
+    run("groupdel", name)  # already gone when userdel removed the user's own group
+
+
+def remove_stale_deployments() -> None:
+    """Users and folders left by a run that was killed before its cleanup (each test user's home
+    is its temporary folder, so a missing or old folder marks it)."""
+    for entry in pwd.getpwall():
+        home = Path(entry.pw_dir)
+        if not (entry.pw_name.startswith(USER_PREFIX) and home.name.startswith(ROOT_PREFIX)):
+            continue
+        if not home.exists() or time.time() - home.stat().st_mtime > STALE_AFTER_S:
+            remove_user(entry.pw_name)
+            shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture
 def deployment() -> Iterator[Deployment]:
     if os.geteuid() != 0:
@@ -118,21 +139,21 @@ def deployment() -> Iterator[Deployment]:
     for tool in ("runuser", "useradd", "userdel", "flock"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed")
+    remove_stale_deployments()
     # Not under tmp_path: pytest's base dir is 0700 root, which the service user cannot enter.
-    root = Path(tempfile.mkdtemp(prefix="binbot-deploy-test-", dir="/tmp"))
+    root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir="/tmp"))
     root.chmod(0o755)
-    user = f"binbot-test-{secrets.token_hex(3)}"
+    user = f"{USER_PREFIX}{secrets.token_hex(3)}"
     try:
         # The probe needs the user; the script would create it the same way.
-        run("useradd", "--system", "--user-group", "--no-create-home",
+        run("useradd", "--system", "--user-group", "--no-create-home", "--home-dir", str(root),
             "--shell", "/usr/sbin/nologin", user).check_returncode()
         python = service_python(user)
         if python is None:
             pytest.skip("no system Python >= 3.11 with venv support usable by a service user")
         yield Deployment(root, user, python)
     finally:
-        run("userdel", user)
-        run("groupdel", user)  # already gone when userdel removed the user's own group
+        remove_user(user)
         shutil.rmtree(root, ignore_errors=True)
 
 
