@@ -328,9 +328,10 @@ ensure_config() {
   if [ ! -e "$CREDENTIALS_FILE" ]; then
     install -m 0600 -o root -g root /dev/null "$CREDENTIALS_FILE"
     cat >"$CREDENTIALS_FILE" <<'EOF'
-# binbot secrets, one BINBOT_SECTION__KEY=value per line (e.g. BINBOT_API__TOKEN=...).
-# Readable by root only; systemd passes this file to binbot (LoadCredential=), so the values
-# never appear in the unit, the environment or `ps`. Restart binbot after editing.
+# binbot secrets in .env syntax, e.g. BINBOT_BINANCE_API_KEY=... and BINBOT_BINANCE_API_SECRET=...
+# (testnet keys: BINBOT_BINANCE_TESTNET_API_KEY=...). Readable by root only; systemd passes
+# this file to binbot (LoadCredential=), so the values never appear in the unit, the
+# environment or `ps`. Restart binbot after editing (systemctl restart binbot).
 EOF
     changed "created $CREDENTIALS_FILE (root-only, for secrets)"
   fi
