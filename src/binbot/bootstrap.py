@@ -55,12 +55,24 @@ def _now_ms() -> int:
 
 
 def _check_modes(settings: Settings) -> None:
+    """Refuse combinations that would trade on the wrong venue or by accident.
+
+    A testnet bot needs the market data of a test venue (testnet, demo or the local exchange):
+    its decisions must come from the prices it trades at. A live bot needs Binance's own market
+    data and the explicit ``exchange.confirm_live`` (real money)."""
+    venue = settings.exchange.venue
     for bot in settings.bots:
-        if bot.mode != "paper":
+        if bot.mode == "testnet" and venue == "binance":
             raise StartupError(
-                f"bot {bot.id}: mode {bot.mode!r} needs the Binance execution client, which "
-                "this version does not ship yet; use mode = \"paper\""
-            )
+                f"bot {bot.id}: testnet mode trades on a test venue, but exchange.venue is "
+                "'binance'; set exchange.venue to 'testnet', 'demo' or 'local'")
+        if bot.mode == "live" and venue != "binance":
+            raise StartupError(
+                f"bot {bot.id}: live mode needs exchange.venue = 'binance', was {venue!r}")
+        if bot.mode == "live" and not settings.exchange.confirm_live:
+            raise StartupError(
+                f"bot {bot.id}: live mode trades real money; set exchange.confirm_live = true "
+                "(or BINBOT_EXCHANGE__CONFIRM_LIVE=true) to confirm")
 
 
 async def run_service(settings: Settings, stop: asyncio.Event,
@@ -81,7 +93,8 @@ async def run_service(settings: Settings, stop: asyncio.Event,
     hub = MarketDataHub(stream, rest, store,
                         HubHistory(settings.history.candles, settings.history.days))
     bus = EventBus()
-    deps = RunnerDeps(writer, engine, store, hub, rest, bus, settings.paper, venue, _now_ms)
+    deps = RunnerDeps(writer, engine, store, hub, rest, bus, settings.paper, venue, _now_ms,
+                      http=session, exchange=settings.exchange)
     runtime = ServiceRuntime(hub, venue, deps, InstrumentBook(rest.instruments))
     api: _ApiServer | None = None
     try:

@@ -32,6 +32,8 @@ class ExchangeSettings(Section):
     local_port: int = Field(default=8765, ge=1, le=65535)
     recv_window_ms: int = Field(default=5000, ge=1, le=60000)
     request_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Live bots trade real money: they only start when this is set explicitly.
+    confirm_live: bool = False
 
 
 class MarketDataSettings(Section):

@@ -21,10 +21,11 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 from sqlalchemy import Connection, Engine, select, text
 
 from binbot.adapters.paper import PaperExecutionClient, PaperRecord, sim_config_from_settings
-from binbot.config.settings import BotSettings, PaperSettings
+from binbot.config.settings import BotSettings, ExchangeSettings, PaperSettings
 from binbot.core.event_bus import EventBus
 from binbot.domain.instrument import Instrument
 from binbot.domain.market import MINUTE_MS, Market, interval_ms
@@ -51,8 +52,11 @@ from binbot.engine.events import (
 )
 from binbot.engine.risk import RiskLimits
 from binbot.marketdata.hub import MarketDataHub
+from binbot.ports.execution import ExecutionClient
 from binbot.ports.market_data import MarketDataRest
 from binbot.services.bots import definition_row, save_definition
+from binbot.services.deferred_execution import DeferredExecution
+from binbot.services.live.session import LiveConfig, LiveSession
 from binbot.services.runtime import BotView
 from binbot.services.tape import TapeReplayer
 from binbot.services.trading_records import (
@@ -93,6 +97,9 @@ class RunnerDeps:
     paper: PaperSettings
     exchange_name: str
     now_ms: Callable[[], int]
+    # testnet/live bots: the HTTP session and exchange settings their LiveSession uses.
+    http: aiohttp.ClientSession | None = None
+    exchange: ExchangeSettings | None = None
 
 
 @dataclass
@@ -125,14 +132,24 @@ class BotRunner:
         self.instrument = instrument
         self._deps = deps
         strategy = load_strategy(settings.strategy, settings.params)
-        self.paper = PaperExecutionClient(
-            settings.id, instrument,
-            sim_config_from_settings(deps.paper, settings.market, settings.capital,
-                                     settings.leverage),
-            records=self._on_paper_record,
-        )
+        execution: ExecutionClient
+        # Paper bots trade against the shared simulator, fed the same prices as the bot;
+        # testnet/live bots get their LiveSession's client when ``start`` opens it.
+        self.paper: PaperExecutionClient | None = None
+        self.live: LiveSession | None = None
+        self._deferred: DeferredExecution | None = None
+        if settings.mode == "paper":
+            self.paper = PaperExecutionClient(
+                settings.id, instrument,
+                sim_config_from_settings(deps.paper, settings.market, settings.capital,
+                                         settings.leverage),
+                records=self._on_paper_record,
+            )
+            execution = self.paper
+        else:
+            self._deferred = execution = DeferredExecution()
         self.core = BotCore(
-            settings.id, instrument, settings.interval, strategy, self.paper,
+            settings.id, instrument, settings.interval, strategy, execution,
             capital=settings.capital, leverage=settings.leverage,
             risk_limits=RiskLimits.from_dict(settings.risk), events=self._on_bot_event,
             # Both are part of every state snapshot: enough candles for the slowest built-in
@@ -199,12 +216,15 @@ class BotRunner:
         self._persist_task = asyncio.create_task(self._persist_loop(),
                                                  name=f"persist-{self.bot_id}")
         saved = await asyncio.to_thread(self._read_snapshot)
+        if self._deferred is not None:
+            await self._open_live(saved)
         await self._deps.hub.add_consumer(self.bot_id, self.keys, self._on_batch)
         resumed = False
-        if saved is not None:
+        if saved is not None and self.paper is not None:
             snapshot, self._tape_ms = saved
             self.core.restore(snapshot["bot"])
-            self.paper.restore(snapshot["paper"])
+            if snapshot.get("paper"):
+                self.paper.restore(snapshot["paper"])
             resumed = snapshot["bot"].get("status") in _RESUMABLE
             log.info("bot %s restored (last price at %d)", self.bot_id, self._tape_ms)
         if not resumed:
@@ -216,7 +236,12 @@ class BotRunner:
             log.info("bot %s starts from now with %d candles of history", self.bot_id,
                      len(history))
         if run if run is not None else (self.settings.auto_start or saved is not None):
-            self.core.start()
+            if self.live is not None:
+                # Reconciles with the exchange before the strategy may trade.
+                report = await self.live.start(self.core)
+                log.info("bot %s reconciled: %s", self.bot_id, report)
+            else:
+                self.core.start()
         self._signature = self._state_signature()
         if resumed:
             self._start_catch_up()
@@ -226,13 +251,37 @@ class BotRunner:
             self._process(held)
         await self._commit()
 
+    async def _open_live(self, saved: tuple[dict[str, Any], int] | None) -> None:
+        """Open the bot's LiveSession and restore from the snapshot merged with its journal."""
+        deps = self._deps
+        if deps.http is None or deps.exchange is None or self._deferred is None:
+            raise RuntimeError("a testnet/live bot needs RunnerDeps.http and .exchange")
+        exchange = deps.exchange
+        config = LiveConfig(
+            bot_id=self.bot_id, mode=self.settings.mode,
+            venue=trading_venue(self.settings.mode, exchange.venue),
+            instrument=self.instrument, local_host=exchange.local_host,
+            local_port=exchange.local_port, leverage=self.settings.leverage,
+            recv_window_ms=exchange.recv_window_ms,
+            request_timeout_s=exchange.request_timeout_s,
+        )
+        self.live = await LiveSession.open(config, http=deps.http, writer=deps.writer,
+                                           engine=deps.engine)
+        self._deferred.attach(self.live.execution)
+        snapshot = None
+        if saved is not None:
+            snapshot, self._tape_ms = saved[0]["bot"], saved[1]
+        # Always: moves the intent sequence past every journaled client order id.
+        self.core.restore(await self.live.prepare_snapshot(snapshot, self.core))
+
     async def load(self) -> None:
         """Restore the saved state without subscribing: the figures of a stopped bot."""
         saved = await asyncio.to_thread(self._read_snapshot)
         if saved is not None:
             snapshot, self._tape_ms = saved
             self.core.restore(snapshot["bot"])
-            self.paper.restore(snapshot["paper"])
+            if self.paper is not None and snapshot.get("paper"):
+                self.paper.restore(snapshot["paper"])
 
     async def stop(self) -> None:
         if self._catch_up_task is not None:
@@ -241,6 +290,8 @@ class BotRunner:
         await self._deps.hub.remove_consumer(self.bot_id)
         await self._commit(force_snapshot=True)
         await self.flush()
+        if self.live is not None:
+            await self.live.close()
         if self._persist_task is not None:
             self._persist_task.cancel()
             await asyncio.gather(self._persist_task, return_exceptions=True)
@@ -268,6 +319,15 @@ class BotRunner:
         await self._commit(force_snapshot=True)
         await self.flush()
 
+    async def kill(self, reason: str = "kill switch") -> None:
+        """Cancel open orders, flatten reduce-only and halt; persisted, needs a manual resume."""
+        if self.live is not None:
+            await self.live.kill(reason)
+        else:
+            self.core.halt_trading(reason, flatten=True)
+        await self._commit(force_snapshot=True)
+        await self.flush()
+
     async def close_position(self) -> None:
         self.core.close_position()
         await self._commit(force_snapshot=True)
@@ -291,7 +351,10 @@ class BotRunner:
                     self._trade(event)
             elif isinstance(event, Reconnected):
                 self.stale = False
-                if any(k.kind is StreamKind.AGG_TRADE for k in event.streams):
+                if self.paper is not None and any(
+                        k.kind is StreamKind.AGG_TRADE for k in event.streams):
+                    # A live bot never trades on past prices: it goes on from now, and its
+                    # orders and fills are reconciled with the exchange (LiveSession).
                     log.warning("bot %s: trade stream reconnected; replaying missed prices",
                                 self.bot_id)
                     self._held.extend(batch[index + 1:])
@@ -310,7 +373,8 @@ class BotRunner:
         self._tape_ms = event.trade_time
         if self.first_tape_ms is None:
             self.first_tape_ms = event.trade_time
-        self.paper.on_price(event.trade_time, event.price)
+        if self.paper is not None:
+            self.paper.on_price(event.trade_time, event.price)
         self.core.on_price(event.trade_time, event.price)
         if self.latency_samples is not None:
             self.latency_samples.append(time.perf_counter_ns())
@@ -351,10 +415,12 @@ class BotRunner:
             else:
                 core.on_forming_candle(candle)
         elif isinstance(event, MarkPriceEvent):
-            paper.on_mark_price(event.event_time, event.mark_price)
+            if paper is not None:
+                paper.on_mark_price(event.event_time, event.mark_price)
             core.on_mark_price(event.event_time, event.mark_price)
         elif isinstance(event, BookTickerEvent):
-            paper.on_book_ticker(event.event_time, event.bid_price, event.ask_price)
+            if paper is not None:
+                paper.on_book_ticker(event.event_time, event.bid_price, event.ask_price)
             core.on_book_ticker(event.event_time, event.bid_price, event.ask_price)
         elif isinstance(event, StaleData):
             self.stale = True
@@ -409,8 +475,9 @@ class BotRunner:
         self._tape_ms = time_ms
         if self.first_tape_ms is None:
             self.first_tape_ms = time_ms
-        self.paper.on_price(time_ms, price)
-        self.paper.on_mark_price(time_ms, price)
+        if self.paper is not None:
+            self.paper.on_price(time_ms, price)
+            self.paper.on_mark_price(time_ms, price)
         self.core.on_price(time_ms, price)
 
     # -- records -----------------------------------------------------------------------------
@@ -425,11 +492,15 @@ class BotRunner:
         if isinstance(event, IntentCreated):
             pending.state_changed = True
         elif isinstance(event, OrderUpdated):
-            row = order_row(event.order, self.settings.mode, now)
-            pending.orders[row["client_order_id"]] = row
+            # A live bot's order rows and fills belong to its intent journal, which commits the
+            # intent before the send; a second writer of those rows would race it.
+            if self.live is None:
+                row = order_row(event.order, self.settings.mode, now)
+                pending.orders[row["client_order_id"]] = row
             pending.state_changed = True
         elif isinstance(event, FillRecorded):
-            pending.fills.append(fill_row(self.bot_id, event.fill))
+            if self.live is None:
+                pending.fills.append(fill_row(self.bot_id, event.fill))
             pending.state_changed = True
             for leg in event.trades:
                 pending.trades.append(trade_row(self.bot_id, self.settings.symbol, leg))
@@ -545,7 +616,8 @@ class BotRunner:
         if pending.state_changed:
             rows["bot_state"] = [{
                 "bot_id": self.bot_id,
-                "snapshot": {"bot": self.core.snapshot(), "paper": self.paper.snapshot()},
+                "snapshot": {"bot": self.core.snapshot(),
+                             "paper": None if self.paper is None else self.paper.snapshot()},
                 "last_event_ms": self._tape_ms,
                 "updated_ms": now,
             }]
@@ -661,6 +733,14 @@ class BotRunner:
             trades=portfolio.closed_trades, winning_trades=portfolio.winning_trades,
             last_error=self.last_error,
         )
+
+
+def trading_venue(mode: str, market_data_venue: str) -> str:
+    """Where a testnet/live bot trades: the configured venue when it is a test venue or the
+    local exchange, else Binance itself (live) or its testnet."""
+    if market_data_venue in ("testnet", "demo", "local"):
+        return market_data_venue
+    return "binance" if mode == "live" else "testnet"
 
 
 def _write(connection: Connection, rows: dict[str, list[dict[str, Any]]]) -> None:
