@@ -257,16 +257,17 @@ class Order:
         A fill is applied once per trade id; a repeated status with a new fill is accepted for
         PARTIALLY_FILLED only (a further execution).
         """
-        if event.client_order_id != self.client_order_id:
+        if event.client_order_id != self.intent.client_order_id:
             raise ValueError(
                 f"event for {event.client_order_id} applied to order {self.client_order_id}"
             )
         fill = event.fill
         if fill is not None and fill.trade_id in self.trade_ids:
             return False
-        if event.status is not self.status and not can_transition(self.status, event.status):
-            return False
-        if event.status is self.status and event.status is not S.PARTIALLY_FILLED and fill is None:
+        status = event.status
+        if status is not self.status and status not in TRANSITIONS[self.status]:
+            return False  # the table forbids the move (``can_transition``, inlined)
+        if status is self.status and status is not S.PARTIALLY_FILLED and fill is None:
             return False
         if fill is not None:
             self.trade_ids.add(fill.trade_id)

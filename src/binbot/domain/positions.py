@@ -97,34 +97,39 @@ class Position:
 
     def apply_fill(self, fill: Fill) -> list[TradeRecord]:
         """Move the position by one fill; return the trade legs it produced."""
-        signed = fill.signed_quantity
-        self.fees += fill.fee
-        legs: list[TradeRecord] = []
+        # Runs for every fill, twice in paper and backtests (the account and the bot): the
+        # legs are built inline, with the fill's fields read once.
+        quantity = fill.quantity
+        price = fill.price
+        fee = fill.fee
+        buy = fill.side == "BUY"
+        signed = quantity if buy else -quantity
+        self.fees += fee
         qty = self.quantity
         if qty == 0 or (qty > 0) == (signed > 0):
             total = qty + signed
-            self.entry_price = (abs(qty) * self.entry_price + fill.quantity * fill.price) / abs(
-                total
-            )
+            self.entry_price = (abs(qty) * self.entry_price + quantity * price) / abs(total)
             self.quantity = total
             kind = TradeKind.OPEN_LONG if signed > 0 else TradeKind.OPEN_SHORT
-            legs.append(_leg(fill, kind, fill.quantity, fill.fee, ZERO))
-            return legs
-        closing = min(abs(qty), fill.quantity)
+            return [TradeRecord(fill.time, kind, price, quantity, fee, ZERO,
+                                fill.client_order_id, fill.trade_id)]
+        closing = min(abs(qty), quantity)
         direction = 1 if qty > 0 else -1
-        pnl = (fill.price - self.entry_price) * closing * direction
+        pnl = (price - self.entry_price) * closing * direction
         self.realised_pnl += pnl
-        close_fee = fill.fee * closing / fill.quantity
+        close_fee = fee * closing / quantity
         kind = TradeKind.CLOSE_LONG if qty > 0 else TradeKind.CLOSE_SHORT
-        legs.append(_leg(fill, kind, closing, close_fee, pnl))
+        legs = [TradeRecord(fill.time, kind, price, closing, close_fee, pnl,
+                            fill.client_order_id, fill.trade_id)]
         self.quantity = qty + signed
-        rest = fill.quantity - closing
+        rest = quantity - closing
         if self.quantity == 0:
             self.entry_price = ZERO
         elif rest > 0:
-            self.entry_price = fill.price
+            self.entry_price = price
             kind = TradeKind.OPEN_LONG if signed > 0 else TradeKind.OPEN_SHORT
-            legs.append(_leg(fill, kind, rest, fill.fee - close_fee, ZERO))
+            legs.append(TradeRecord(fill.time, kind, price, rest, fee - close_fee, ZERO,
+                                    fill.client_order_id, fill.trade_id))
         return legs
 
     def apply_funding(self, mark_price: Decimal, rate: Decimal) -> Decimal:
@@ -175,15 +180,3 @@ class Position:
             funding=Decimal(data.get("funding", "0")),
         )
 
-
-def _leg(fill: Fill, kind: TradeKind, qty: Decimal, fee: Decimal, pnl: Decimal) -> TradeRecord:
-    return TradeRecord(
-        time=fill.time,
-        kind=kind,
-        price=fill.price,
-        quantity=qty,
-        fee=fee,
-        pnl=pnl,
-        client_order_id=fill.client_order_id,
-        trade_id=fill.trade_id,
-    )

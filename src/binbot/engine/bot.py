@@ -159,6 +159,8 @@ class BotCore:
         self._forming: Candle | None = None
         self._time = 0
         self._price = _NAN
+        self._decimal_of = _NAN  # the price ``_last_dec`` is the Decimal of (a cache)
+        self._last_dec = Decimal(0)
         self._mark = _NAN
         self._bid = _NAN
         self._ask = _NAN
@@ -375,7 +377,8 @@ class BotCore:
         fill = event.fill
         if fill is not None:
             legs = self.portfolio.apply_fill(fill)
-            self._risk_position()
+            if self.risk_monitor.active:
+                self._risk_position()
             self._events(FillRecorded(self._bot_id, fill, tuple(legs)))
             self._pending.append((self._strategy.on_fill, fill))
         # A copy: by the time anyone reads this change the order may have moved on.
@@ -496,14 +499,13 @@ class BotCore:
         """Size, round, risk-check and send an order (see ``StrategyContext``)."""
         inst = self._instrument
         buy = side is OrderSide.BUY
-        limit = _decimal(price)
-        stop = _decimal(stop_price)
-        if limit is not None:
-            limit = inst.round_price(limit, buy=buy)
-        if stop is not None:
-            stop = inst.round_price(stop, buy=buy)
+        limit = stop = None
+        if price is not None:
+            limit = inst.round_price(_decimal(price), buy=buy)  # type: ignore[arg-type]
+        if stop_price is not None:
+            stop = inst.round_price(_decimal(stop_price), buy=buy)  # type: ignore[arg-type]
         reference = limit or stop or self._last_decimal()
-        qty = _decimal(quantity)
+        qty = quantity if type(quantity) is Decimal else _decimal(quantity)
         if qty is None:
             amount = _decimal(quote_amount)
             if amount is None or reference is None or reference <= 0:
@@ -514,14 +516,13 @@ class BotCore:
         if qty <= 0:
             self.log.warning("order not formed: quantity rounds to zero (step %s)", inst.step_size)
             return None
-        intent = OrderIntent(
-            bot_id=self._bot_id, intent_seq=self._intent_seq,
-            client_order_id=make_client_order_id(self._bot_id, self._intent_seq),
-            market=inst.market, symbol=inst.symbol, side=side, type=type_, quantity=qty,
-            created_time=self._time, price=limit, stop_price=stop,
-            time_in_force=time_in_force, reduce_only=reduce_only, tag=tag,
+        seq = self._intent_seq
+        intent = OrderIntent(  # positional: bot_id, intent_seq, client_order_id, ... tag
+            self._bot_id, seq, make_client_order_id(self._bot_id, seq), inst.market,
+            inst.symbol, side, type_, qty, self._time, limit, stop, time_in_force, reduce_only,
+            tag,
         )
-        self._intent_seq += 1
+        self._intent_seq = seq + 1
         return self._send(intent, reference)
 
     def close_position(self, *, price: Decimal | float | None = None,
@@ -567,15 +568,16 @@ class BotCore:
         self._orders[cid] = order
         self._events(IntentCreated(self._bot_id, intent))
         status = self._status
-        rejection = self.risk.admit(intent, RiskInput(
-            running=status is BotStatus.RUNNING or (
-                self._protective and status is BotStatus.PAUSED),
-            price=reference if reference is not None else Decimal(0),
-            position_qty=self.portfolio.position.quantity,
-            capital=self.portfolio.capital,
-            leverage=self.portfolio.leverage,
-            equity=self.equity if self.risk.limits.max_leverage is not None else None,
-            time=self._time,
+        portfolio = self.portfolio
+        risk = self.risk
+        rejection = risk.admit(intent, RiskInput(  # running, price, position, capital, ...
+            status is BotStatus.RUNNING or (self._protective and status is BotStatus.PAUSED),
+            reference if reference is not None else Decimal(0),
+            portfolio.position.quantity,
+            portfolio.capital,
+            portfolio.leverage,
+            self.equity if risk.limits.max_leverage is not None else None,
+            self._time,
         ))
         if rejection is not None:
             self.log.warning("order %s (%s %s %s) rejected by the risk gate [%s]: %s", cid,
@@ -726,11 +728,27 @@ class BotCore:
         if self._draining or self._in_hook:
             return
         self._draining = True
+        pending = self._pending
+        guard = self._guard
         try:
-            while self._pending:
-                hook, arg = self._pending.popleft()
-                if self._status is BotStatus.RUNNING:
-                    self._call(hook.__name__, hook, arg)
+            while pending:
+                hook, arg = pending.popleft()
+                if self._status is not BotStatus.RUNNING:
+                    continue
+                # ``_call`` inlined (this runs for every order update): not in a hook here.
+                self._in_hook = True
+                try:
+                    if arg is None:
+                        hook()  # type: ignore[call-arg]
+                    else:
+                        hook(arg)
+                except Exception as e:
+                    guard.failed(hook.__name__, e)
+                else:
+                    if guard.errors:
+                        guard.succeeded()
+                finally:
+                    self._in_hook = False
         finally:
             self._draining = False
 
@@ -756,7 +774,14 @@ class BotCore:
         self.pause(reason)
 
     def _last_decimal(self) -> Decimal | None:
-        return None if math.isnan(self._price) else Decimal(repr(self._price))
+        price = self._price
+        # NaN never equals: no price yet, or a new one (0.0 == -0.0, but their reprs differ)
+        if price != self._decimal_of or not price:
+            if math.isnan(price):
+                return None
+            self._decimal_of = price
+            self._last_dec = Decimal(repr(price))
+        return self._last_dec
 
     def _mark_or_last(self) -> float:
         return self._price if math.isnan(self._mark) else self._mark

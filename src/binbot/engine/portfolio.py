@@ -44,11 +44,11 @@ class Portfolio:
 
     def apply_fill(self, fill: Fill) -> list[TradeRecord]:
         legs = self.position.apply_fill(fill)
+        self.trades.extend(legs)
         for leg in legs:
-            self.trades.append(leg)
             if leg.kind in _CLOSES:
                 self.closed_trades += 1
-                if leg.net_pnl > 0:
+                if leg.pnl - leg.fee > 0:  # net_pnl
                     self.winning_trades += 1
         return legs
 

@@ -83,7 +83,10 @@ class SimAccount:
         if self._spot:
             self.balance -= fill.signed_quantity * fill.price + fill.fee
         else:
-            self.balance += sum((leg.pnl for leg in legs), Decimal(0)) - fill.fee
+            pnl = _ZERO
+            for leg in legs:  # ``sum(..., Decimal(0))`` without the generator
+                pnl = pnl + leg.pnl
+            self.balance += pnl - fill.fee
         self._update_liquidation()
         return legs
 

@@ -78,6 +78,8 @@ class SimulatedExchange:
         self._bid = math.nan
         self._ask = math.nan
         self._has_mark = False
+        self._decimal_of = math.nan  # the float ``_decimal`` holds the Decimal of (a cache)
+        self._decimal = Decimal(0)
         self._below = -_INF  # something fires when a trade price <= this
         self._above = _INF  # ... or >= this
         self._next_trade = 1
@@ -110,7 +112,8 @@ class SimulatedExchange:
             if isinstance(fill, str):
                 self._emit(intent.client_order_id, OrderStatus.REJECTED, reason=fill)
                 return
-            self._emit_order(order, OrderStatus.NEW)
+            self._sink(OrderEvent(intent.client_order_id, OrderStatus.NEW, self._time,
+                                  order.exchange_order_id))
             self._execute(order, fill)
             return
         self._emit_order(order, OrderStatus.NEW)
@@ -204,25 +207,20 @@ class SimulatedExchange:
             assert intent.price is not None  # noqa: S101 - guaranteed by OrderIntent
             reference = intent.price
         elif kind is OrderType.MARKET:
-            reference = to_decimal(self._last)
+            reference = self._to_decimal(self._last)
         else:
             assert intent.stop_price is not None  # noqa: S101 - guaranteed by OrderIntent
             reference = intent.stop_price
         for given in (intent.price, intent.stop_price):
             if given is not None and inst.round_price(given, buy=True) != given:
                 return f"price is not a multiple of the tick size, was {given}"
+        market_order = kind is not OrderType.LIMIT
         try:
-            inst.check(
-                reference,
-                intent.quantity,
-                market_order=kind is not OrderType.LIMIT,
-                reduce_only=intent.reduce_only,
-            )
+            inst.check(reference, intent.quantity, market_order=market_order,
+                       reduce_only=intent.reduce_only)
         except FilterViolation as e:
             return str(e)
-        if kind in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET) and self._triggered(
-            intent, self._last
-        ):
+        if market_order and kind is not OrderType.MARKET and self._triggered(intent, self._last):
             return "order would immediately trigger"
         if intent.reduce_only and not self.account.spot and self._executable_qty(intent) <= 0:
             return "reduce-only order would not reduce the position"
@@ -240,8 +238,16 @@ class SimulatedExchange:
             return self._ask if side is OrderSide.BUY else self._bid
         return self._last
 
+    def _to_decimal(self, price: float) -> Decimal:
+        """``to_decimal`` of the last price converted, remembered: an order converts the same
+        trade price two or three times (0.0 is redone: -0.0 == 0.0 but their reprs differ)."""
+        if price != self._decimal_of or not price:
+            self._decimal = to_decimal(price)
+            self._decimal_of = price
+        return self._decimal
+
     def _market_price(self, side: OrderSide) -> Decimal:
-        price = to_decimal(self._reference(side))
+        price = self._to_decimal(self._reference(side))
         bps = self._config.slippage_bps
         if bps:
             factor = bps / _BPS
@@ -275,21 +281,12 @@ class SimulatedExchange:
 
     def _make_fill(self, cid: str, side: OrderSide, price: Decimal, qty: Decimal,
                    maker: bool) -> Fill:
-        rate = self._config.maker_fee if maker else self._config.taker_fee
+        config = self._config
+        rate = config.maker_fee if maker else config.taker_fee
         fee = (price * qty * rate).quantize(_FEE_QUANTUM, rounding=ROUND_HALF_EVEN)
-        fill = Fill(
-            trade_id=str(self._next_trade),
-            client_order_id=cid,
-            symbol=self._instrument.symbol,
-            side=side.value,
-            price=price,
-            quantity=qty,
-            fee=fee,
-            fee_asset=self._config.quote_asset,
-            maker=maker,
-            time=self._time,
-        )
-        return fill
+        # trade_id, client_order_id, symbol, side, price, quantity, fee, fee_asset, maker, time
+        return Fill(str(self._next_trade), cid, self._instrument.symbol, side.value, price, qty,
+                    fee, config.quote_asset, maker, self._time)
 
     def _checked_fill(self, intent: OrderIntent, price: Decimal, qty: Decimal,
                       maker: bool) -> Fill | str:

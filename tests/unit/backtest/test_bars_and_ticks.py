@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from binbot.backtest.bars import Bars, aggregate, interval_starts
 from binbot.backtest.data import MarketData, decimals_of
 from binbot.backtest.instrument import derived_instrument
 from binbot.backtest.ticks import make_ticks, ohlc_ticks
+from binbot.domain.candle import Candle
 from binbot.domain.market import Market, interval_start
 from binbot.domain.price_path import intrabar_ticks
 
@@ -117,3 +120,19 @@ def test_instrument_filters_follow_the_data_precision(fil_feb: MarketData) -> No
     assert (str(inst.tick_size), str(inst.step_size), str(inst.min_notional)) == (
         "0.001", "0.1", "5")
     assert (inst.base_asset, inst.quote_asset) == ("FIL", "USDT")
+
+
+def test_candles_are_the_ones_the_constructor_makes(fil_feb: MarketData) -> None:
+    bars = aggregate(fil_feb.bars, "15m").bars.slice(0, 300)
+    made = bars.candles(Market.USDM, "FILUSDT")
+    expected = [Candle(Market.USDM, "FILUSDT", "15m", int(t), int(t) + 899_999, float(o),
+                       float(h), float(lo), float(c), float(v), 0.0, 0, 0.0, 0.0, True)
+                for t, o, h, lo, c, v in zip(bars.open_time, bars.open, bars.high, bars.low,
+                                             bars.close, bars.volume, strict=True)]
+    assert made == expected
+    assert [hash(c) for c in made] == [hash(c) for c in expected]
+    assert all(type(getattr(m, f.name)) is type(getattr(e, f.name))
+               for m, e in zip(made, expected, strict=True) for f in dataclasses.fields(Candle))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made[0].close = 1.0  # type: ignore[misc]
+    assert not bars.candles(Market.USDM, "FILUSDT", closed=False)[0].closed

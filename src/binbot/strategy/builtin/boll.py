@@ -110,6 +110,9 @@ class Boll(Strategy):
         n, k, ddof = p.period, p.k, p.ddof
         weight = (n - 1) / n
         self._c = weight * (weight - k * k / (n - ddof))
+        self._k2 = k * k
+        self._threshold_div = (n - ddof) * self._c
+        self._is_ready = False  # len(candles) >= n - 1, as of the last candle
         # d(p - UP)/du for u > 0 decreases towards this (positive exactly when c > 0).
         self._slope = weight - k * math.sqrt(weight / (n - ddof))
 
@@ -225,25 +228,23 @@ class Boll(Strategy):
     def _refresh_tail(self) -> None:
         """``a`` and ``u*`` from the closed part of the window: the bands object already
         keeps its mean and squared-deviation sum (the very numbers ``peek`` uses)."""
-        n = self._n
-        if not self._ready():
+        # Readiness changes only when a candle closes (then this runs) or at a restart.
+        self._is_ready = ready = self._ready()
+        if not ready:
             self._threshold = _INF
             self.quiet_low, self.quiet_high = -_INF, _INF
             return
         bands = self._bands
-        a = bands.tail_mean
-        m2 = bands.tail_m2
-        k, ddof = self.params.k, self.params.ddof
-        self._anchor = a
+        self._anchor = bands.tail_mean
         if self._c <= 0:
             self._threshold = _INF
-        else:
-            self._threshold = math.sqrt(k * k * m2 / ((n - ddof) * self._c))
+        else:  # sqrt(k^2 M / ((n - ddof) c)), the factors computed once
+            self._threshold = math.sqrt(self._k2 * bands.tail_m2 / self._threshold_div)
         self._update_zone()
 
     def _update_zone(self) -> None:
         u = self._threshold
-        if not self._ready():
+        if not self._is_ready:
             self.quiet_low, self.quiet_high = -_INF, _INF  # before the first evaluation
             return
         phase = self._phase
