@@ -384,3 +384,20 @@ class ServiceRuntime:
             for bot_id in list(self._slots):
                 await self.stop(bot_id)
             return self.bots()
+
+    async def kill_all(self, reason: str = "kill switch") -> list[str]:
+        """The kill switch: every running bot cancels its orders, flattens reduce-only and
+        halts; the halt is persisted and lifted only by an explicit resume. Works without the
+        API (``binbot halt`` sends the service a SIGUSR1)."""
+        killed: list[str] = []
+        for bot_id, slot in list(self._slots.items()):
+            async with slot.lock:
+                if slot.active and slot.runner is not None:
+                    try:
+                        await slot.runner.kill(reason)
+                    except Exception:
+                        log.exception("kill switch failed for bot %s", bot_id)
+                        continue
+                    killed.append(bot_id)
+        log.warning("kill switch (%s): halted %s", reason, ", ".join(killed) or "no bot")
+        return killed
