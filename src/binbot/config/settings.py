@@ -134,6 +134,13 @@ class ApiSettings(Section):
         return self
 
 
+class ServiceSettings(Section):
+    """How the service runs under systemd (``deploy/auto_deploy.sh`` reads it)."""
+
+    # Restart=on-failure in the unit; false writes Restart=no (e.g. while debugging).
+    auto_restart: bool = True
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: str = "binbot.log"
@@ -163,6 +170,7 @@ class Settings(BaseSettings):
     paper: PaperSettings = PaperSettings()
     api: ApiSettings = ApiSettings()
     logging: LoggingSettings = LoggingSettings()
+    service: ServiceSettings = ServiceSettings()
     bots: tuple[BotSettings, ...] = Field(default_factory=_default_bots)
 
     @model_validator(mode="after")
@@ -180,6 +188,15 @@ class Settings(BaseSettings):
         if self.database.url is not None and self.database.url.get_secret_value():
             return self.database.url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'binbot.db').resolve()}"
+
+
+def _readable(path: Path) -> bool:
+    """A file we may read; False (not an error) when the directory itself is unreadable, e.g.
+    ``sudo -u binbot binbot ...`` run from someone's home directory."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 class _WithoutCredentials(PydanticBaseSettingsSource):
@@ -219,7 +236,7 @@ def load_settings(
     class _Loaded(Settings):
         model_config = SettingsConfigDict(
             toml_file=config_file,
-            env_file=env_file if env_file is not None and env_file.is_file() else None,
+            env_file=env_file if env_file is not None and _readable(env_file) else None,
         )
 
         @classmethod

@@ -100,3 +100,12 @@ def test_config_check_and_show_on_the_command_line(tmp_path: Path,
     assert "history.candles" in error and "greater than or equal to 1" in error
     assert main(["config", "check", "-c", str(tmp_path / "missing.toml")]) == 1
     assert "config file not found" in capsys.readouterr().err
+
+
+def test_an_unreadable_working_directory_is_not_an_error(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_file", refuse)
+    assert load_settings(None).service.auto_restart is True
