@@ -25,6 +25,7 @@ from binbot.config.settings import Settings
 from binbot.core.event_bus import EventBus
 from binbot.marketdata.hub import HubHistory, MarketDataHub
 from binbot.services.bot_runner import RunnerDeps
+from binbot.services.bots import check_mode
 from binbot.services.instrument_book import InstrumentBook
 from binbot.services.runtime import BotDefinitionError
 from binbot.services.service_runtime import ServiceRuntime
@@ -55,24 +56,11 @@ def _now_ms() -> int:
 
 
 def _check_modes(settings: Settings) -> None:
-    """Refuse combinations that would trade on the wrong venue or by accident.
-
-    A testnet bot needs the market data of a test venue (testnet, demo or the local exchange):
-    its decisions must come from the prices it trades at. A live bot needs Binance's own market
-    data and the explicit ``exchange.confirm_live`` (real money)."""
-    venue = settings.exchange.venue
     for bot in settings.bots:
-        if bot.mode == "testnet" and venue == "binance":
-            raise StartupError(
-                f"bot {bot.id}: testnet mode trades on a test venue, but exchange.venue is "
-                "'binance'; set exchange.venue to 'testnet', 'demo' or 'local'")
-        if bot.mode == "live" and venue != "binance":
-            raise StartupError(
-                f"bot {bot.id}: live mode needs exchange.venue = 'binance', was {venue!r}")
-        if bot.mode == "live" and not settings.exchange.confirm_live:
-            raise StartupError(
-                f"bot {bot.id}: live mode trades real money; set exchange.confirm_live = true "
-                "(or BINBOT_EXCHANGE__CONFIRM_LIVE=true) to confirm")
+        try:
+            check_mode(bot, settings.exchange)
+        except BotDefinitionError as e:
+            raise StartupError(str(e)) from None
 
 
 async def run_service(settings: Settings, stop: asyncio.Event,

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, delete, select
 
-from binbot.config.settings import BotSettings
+from binbot.config.settings import BotSettings, ExchangeSettings
 from binbot.services.runtime import BotDefinitionError, DuplicateBot
 from binbot.storage import trading_tables as t
 from binbot.storage.writer import upsert_rows
@@ -27,22 +27,14 @@ from binbot.strategy.builtin import BUILTIN
 # Every table holding rows of one bot, removed with it.
 _BOT_TABLES = (t.bots, t.bot_state, t.positions, t.orders, t.fills, t.trades, t.signals,
                t.equity_snapshots)
-# Modes the service can run today; testnet and live wait for the Binance execution wiring.
-RUNNABLE_MODES = ("paper",)
-
-
 def check_definition(bot: BotSettings, *, builtin_only: bool) -> None:
-    """Refuse a definition the service could not run: unknown strategy, bad parameters, a mode
-    without execution. ``builtin_only``: only built-in strategy names (the API must not import
-    arbitrary modules by name; the config file may)."""
+    """Refuse a definition the service could not run: unknown strategy or bad parameters.
+    ``builtin_only``: only built-in strategy names (the API must not import arbitrary modules
+    by name; the config file may)."""
     from binbot.strategy import load_strategy
     from binbot.strategy.loader import StrategyLoadError
     from binbot.strategy.params import StrategyParamsError
 
-    if bot.mode not in RUNNABLE_MODES:
-        raise BotDefinitionError(
-            f"mode {bot.mode!r} is not available yet: bots run in paper mode until the Binance "
-            "execution client is wired into the service; use mode \"paper\"")
     if builtin_only and bot.strategy not in BUILTIN:
         raise BotDefinitionError(
             f"unknown strategy {bot.strategy!r}; available: {', '.join(sorted(BUILTIN))}")
@@ -50,6 +42,26 @@ def check_definition(bot: BotSettings, *, builtin_only: bool) -> None:
         load_strategy(bot.strategy, bot.params)
     except (StrategyLoadError, StrategyParamsError) as e:
         raise BotDefinitionError(str(e)) from None
+
+
+def check_mode(bot: BotSettings, exchange: ExchangeSettings) -> None:
+    """Refuse combinations that would trade on the wrong venue or by accident.
+
+    A testnet bot needs the market data of a test venue (testnet, demo or the local exchange):
+    its decisions must come from the prices it trades at. A live bot needs Binance's own market
+    data and the explicit ``exchange.confirm_live`` (real money)."""
+    venue = exchange.venue
+    if bot.mode == "testnet" and venue == "binance":
+        raise BotDefinitionError(
+            f"bot {bot.id}: testnet mode trades on a test venue, but exchange.venue is "
+            "'binance'; set exchange.venue to 'testnet', 'demo' or 'local'")
+    if bot.mode == "live" and venue != "binance":
+        raise BotDefinitionError(
+            f"bot {bot.id}: live mode needs exchange.venue = 'binance', was {venue!r}")
+    if bot.mode == "live" and not exchange.confirm_live:
+        raise BotDefinitionError(
+            f"bot {bot.id}: live mode trades real money; set exchange.confirm_live = true "
+            "(or BINBOT_EXCHANGE__CONFIRM_LIVE=true) to confirm")
 
 
 def with_risk_per_trade(bot: BotSettings, risk_per_trade: float | None) -> BotSettings:

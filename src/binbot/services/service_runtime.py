@@ -22,12 +22,13 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
-from binbot.config.settings import BotSettings
+from binbot.config.settings import BotSettings, ExchangeSettings
 from binbot.domain.instrument import Instrument
 from binbot.marketdata.hub import MarketDataHub
 from binbot.services.bot_runner import BotRunner, RunnerDeps
 from binbot.services.bots import (
     check_definition,
+    check_mode,
     definition_row,
     delete_bot_rows,
     insert_definition,
@@ -321,6 +322,7 @@ class ServiceRuntime:
             # The name is checked before anything imports it; the parameters again once
             # risk_per_trade joined them.
             check_definition(bot, builtin_only=True)
+            check_mode(bot, deps.exchange or ExchangeSettings())
             if risk_per_trade is not None:
                 bot = with_risk_per_trade(bot, risk_per_trade)
                 check_definition(bot, builtin_only=True)

@@ -125,8 +125,8 @@ async def test_invalid_bots_are_refused_and_nothing_is_created(tmp_path: Path) -
         (bot("a", strategy="boll", symbol="XYZUSDT"), BotDefinitionError,
          "unknown symbol XYZUSDT"),
         (bot("a", strategy="boll", symbol="OLDUSDT"), BotDefinitionError, "not trading"),
-        (bot("a", strategy="boll", mode="live"), BotDefinitionError, "paper"),
-        (bot("a", strategy="boll", mode="testnet"), BotDefinitionError, "paper"),
+        (bot("a", strategy="boll", mode="live"), BotDefinitionError, "confirm_live"),
+        (bot("a", strategy="boll", mode="testnet"), BotDefinitionError, "test venue"),
         (bot("config-bot", strategy="boll"), DuplicateBot, "exists already"),
     ]
     try:
