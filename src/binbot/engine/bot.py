@@ -576,7 +576,7 @@ class BotCore:
             portfolio.position.quantity,
             portfolio.capital,
             portfolio.leverage,
-            self.equity if risk.limits.max_leverage is not None else None,
+            self.equity,
             self._time,
         ))
         if rejection is not None:
@@ -787,8 +787,9 @@ class BotCore:
         return self._price if math.isnan(self._mark) else self._mark
 
     def _valuation_price(self) -> Decimal | None:
-        price = self._mark_or_last()
-        return None if math.isnan(price) else Decimal(repr(price))
+        if math.isnan(self._mark):
+            return self._last_decimal()  # the same Decimal, remembered
+        return Decimal(repr(self._mark))
 
     # -- persistence ---------------------------------------------------------------------
 

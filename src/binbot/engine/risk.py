@@ -14,8 +14,11 @@ Pre-trade checks (``admit``), in this order, each with a rule name reported on r
 ``halted``, ``not_running``, ``reducing``, ``filters`` (the instrument's filters), then for
 orders that do not reduce the position only: ``rate_limit`` (``max_orders`` admitted orders per
 rolling ``orders_window_s``, in the bot's market time), ``max_order_notional``,
-``max_position`` (position notional after the order <= ``max_position_share`` x capital x
-leverage) and ``max_leverage`` (position notional after the order <= ``max_leverage`` x equity).
+``max_position`` (position notional after the order <= ``max_position_share`` x the larger of
+capital and equity x leverage) and ``max_leverage`` (position notional after the order <=
+``max_leverage`` x equity). The position cap follows the equity up: a strategy sizing its
+entries from its equity (BOLL's default, 0.9 x equity x leverage) would otherwise see every
+entry refused once its profits took the equity past capital / 0.9.
 An order reduces the position when it is reduce-only or trades against the position without
 flipping it; such orders pass everything but HALTED and the filters.
 
@@ -69,7 +72,8 @@ class RiskLimits(BaseModel):
     """A bot's risk limits; every one is off unless set. Percentages are in percent (2 = 2%).
 
     Pre-trade (``RiskGate``):
-    - ``max_position_share``: largest position notional as a share of capital x leverage.
+    - ``max_position_share``: largest position notional as a share of capital x leverage, or
+      of equity x leverage once the equity is above the capital (profits raise the cap).
     - ``max_order_notional``: largest order notional, in quote.
     - ``max_leverage``: largest position notional as a multiple of the bot's equity.
     - ``max_orders`` per ``orders_window_s`` seconds (rolling, market time): an order rate limit.
@@ -167,7 +171,7 @@ class RiskInput:
     position_qty: Decimal
     capital: Decimal
     leverage: int
-    equity: Decimal | None = None  # needed by max_leverage only
+    equity: Decimal | None = None  # max_leverage; max_position when above capital
     time: int = 0  # market time (ms), for the rate limit and the daily block
 
 
@@ -292,7 +296,10 @@ class RiskGate:
         if cap is not None and notional > cap:
             return Rejection(MAX_ORDER_NOTIONAL, f"order notional above {cap}, was {notional}")
         after = abs(bot.position_qty + intent.quantity * intent.side.sign) * reference
-        limit = limits.max_position_share * bot.capital * bot.leverage
+        base = bot.capital
+        if bot.equity is not None and bot.equity > base:
+            base = bot.equity  # the cap grows with the profits (see the module docstring)
+        limit = limits.max_position_share * base * bot.leverage
         if after > limit:
             return Rejection(MAX_POSITION, f"position notional above {limit}, was {after}")
         if limits.max_leverage is not None and bot.equity is not None:

@@ -189,3 +189,29 @@ def test_states_keep_their_sources_apart() -> None:
     tick(bot, sim, 86_400_000, 100.0)  # the block's day is over
     assert s.buy(1) is not None
     assert gate.state is TradingState.ACTIVE
+
+
+def test_position_cap_grows_with_the_equity_above_capital() -> None:
+    """Sizing from equity (BOLL: 0.9 x equity x leverage) must stay possible after profits:
+    the cap is share x the larger of capital and equity x leverage."""
+    s = Scripted()
+    inst = make_instrument()
+    sim = SimulatedExchange(inst, SimConfig.standard(Market.USDM, D(1000)))
+    events: list[BotEvent] = []
+    bot = BotCore("b1", inst, "1m", s, sim, capital=D(1000), events=events.append)
+    bot.start()
+    tick(bot, sim, 1, 100.0)
+    assert s.buy(9) is not None  # 900
+    tick(bot, sim, 2, 150.0)
+    closing = s.close()  # +450 gross: equity 1000 + 450 - fees (0.45 + 0.675) = 1448.875
+    assert closing is not None
+    assert closing.status is OrderStatus.FILLED
+    assert bot.equity == D("1448.875")
+    entry = s.buy(quote_amount=float(bot.equity) * 0.9)  # 8.693 x 150 = 1303.95 > 1000
+    assert entry is not None
+    assert entry.status is OrderStatus.FILLED, entry.reason
+    too_big = s.buy(1.1)  # 9.793 x 150 = 1468.95 > equity 1448.875 - 0.651975 entry fee
+    assert too_big is not None
+    assert too_big.status is OrderStatus.REJECTED
+    assert too_big.reason.startswith("position notional above 1448.223025")
+    assert [rule for rule, _ in rejections(events)] == ["max_position"]
