@@ -1,9 +1,8 @@
 """Bot definitions: what makes a new bot acceptable, and the ``bots`` table as their store.
 
-A bot's definition is a ``BotSettings`` (the same type the config file uses). The ``bots`` row
-holds it, with the columns the table has; the ``risk`` column holds the bot's risk profile as
-``{"leverage": <int>, "limits": <RiskLimits.to_dict()>}`` (leverage has no column of its own).
-Rows of older versions (``risk = {}``) read back as leverage 1 with no limits.
+A bot's definition is a ``BotSettings`` (the same type the config file uses); the ``bots`` row
+holds it column for column (``risk`` is the bot's RiskLimits as given; migration 0003 moved
+leverage out of it into its own column).
 
 Bots from the config file are upserted at every start (the file wins over the stored
 definition, the stored status is kept); bots created over the API exist only here.
@@ -108,19 +107,18 @@ def definition_row(bot: BotSettings, status: str, now_ms: int) -> dict[str, Any]
         "bot_id": bot.id, "market": bot.market.value, "symbol": bot.symbol,
         "interval": bot.interval, "strategy": bot.strategy, "params": dict(bot.params),
         "capital": format(bot.capital, "f"), "mode": bot.mode,
-        "risk": {"leverage": bot.leverage, "limits": dict(bot.risk)},
+        "risk": dict(bot.risk), "leverage": bot.leverage,
         "auto_start": bot.auto_start, "status": status,
         "created_ms": now_ms, "updated_ms": now_ms,
     }
 
 
 def definition_from_row(row: Mapping[str, Any]) -> BotSettings:
-    risk = dict(row.get("risk") or {})
     return BotSettings(
         id=row["bot_id"], market=row["market"], symbol=row["symbol"],
         interval=row["interval"], strategy=row["strategy"], params=dict(row["params"] or {}),
-        capital=Decimal(str(row["capital"])), leverage=int(risk.get("leverage", 1)),
-        mode=row["mode"], risk=dict(risk.get("limits") or {}),
+        capital=Decimal(str(row["capital"])), leverage=int(row["leverage"]),
+        mode=row["mode"], risk=dict(row["risk"] or {}),
         auto_start=bool(row["auto_start"]),
     )
 

@@ -36,7 +36,8 @@ bots = Table(
     Column("params", JSON, nullable=False),
     Column("capital", Text, nullable=False),
     Column("mode", String(8), nullable=False),
-    Column("risk", JSON, nullable=False),
+    Column("risk", JSON, nullable=False),  # the bot's RiskLimits, as given
+    Column("leverage", Integer, nullable=False, server_default="1"),
     Column("auto_start", Boolean, nullable=False),
     Column("status", String(16), nullable=False),  # running, paused, stopped, halted
     Column("created_ms", BigInteger, nullable=False),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from binbot.storage.candle_table import candles
 from binbot.storage.migrate import (
@@ -89,3 +89,24 @@ def test_upgrade_by_url_on_a_fresh_sqlite_file(tmp_path) -> None:  # type: ignor
     result = upgrade(url)
     assert set(result.after) == set(head_revisions())
     assert (tmp_path / "sub" / "fresh.db").is_file()
+
+
+def test_0003_moves_leverage_out_of_the_risk_column(empty_engine: Engine) -> None:
+    upgrade(empty_engine, "0002")
+    with empty_engine.begin() as connection:
+        for bot_id, risk in (("a", '{"leverage": 5, "limits": {"stop_loss_pct": 2}}'),
+                             ("b", "{}")):
+            connection.execute(text(
+                "INSERT INTO bots (bot_id, market, symbol, interval, strategy, params, capital,"
+                " mode, risk, auto_start, status, created_ms, updated_ms) VALUES "
+                "(:bot, 'usdm', 'FILUSDT', '15m', 'boll', '{}', '1000', 'paper',"
+                " :risk, true, 'running', 1, 1)"), {"bot": bot_id, "risk": risk})
+    upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        rows = {r[0]: (r[1], r[2]) for r in connection.exec_driver_sql(
+            "SELECT bot_id, leverage, risk FROM bots")}
+    assert rows["a"][0] == 5
+    assert rows["b"][0] == 1
+    loads = __import__("json").loads
+    assert [loads(r) if isinstance(r, str) else r for r in (rows["a"][1], rows["b"][1])] == [
+        {"stop_loss_pct": 2}, {}]

@@ -41,7 +41,7 @@ async def get_run(container: ContainerDep, run_id: RunId) -> BacktestRunDetail:
 @router.get("/backtests/{run_id}/trades", response_model=list[BacktestTradeOut])
 async def run_trades(container: ContainerDep, run_id: RunId,
                      limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-                     after_id: Annotated[int | None, Query(ge=0)] = None
+                     after_id: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None
                      ) -> list[BacktestTradeOut]:
     if await to_thread(bq.get_run, container.engine, run_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no backtest run {run_id!r}")

@@ -96,7 +96,7 @@ async def list_paper_orders(container: ContainerDep, bot_id: BotIdQuery = None,
 @router.get("/trades", response_model=TradesPage)
 async def list_trades(container: ContainerDep, bot_id: BotIdQuery = None,
                       symbol: SymbolQuery = None, from_ms: FromMs = None, to_ms: ToMs = None,
-                      before_id: Annotated[int | None, Query(ge=1)] = None,
+                      before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
                       limit: Limit = 100) -> TradesPage:
     """Trades, newest first, with totals over the whole filter (not just the page)."""
     _check_range(from_ms, to_ms)
