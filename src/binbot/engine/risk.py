@@ -194,6 +194,9 @@ class RiskGate:
         self.kill_switch = ""  # the reason it tripped; "" when not tripped
         self.block_reason = ""  # the daily block's reason; "" when entries are allowed
         self.block_until = 0  # ms: the daily block ends at this market time
+        # Market data went silent: no new entries until prices flow again (not persisted: a
+        # restarted bot starts with fresh data or finds out again).
+        self.stale_reason = ""
         self._sent: deque[int] = deque()  # market times of admitted orders (rate limit)
 
     # -- states --------------------------------------------------------------------------
@@ -202,7 +205,7 @@ class RiskGate:
     def state(self) -> TradingState:
         if self._manual is TradingState.HALTED or self.kill_switch:
             return TradingState.HALTED
-        if self._manual is TradingState.REDUCING or self.block_reason:
+        if self._manual is TradingState.REDUCING or self.block_reason or self.stale_reason:
             return TradingState.REDUCING
         return TradingState.ACTIVE
 
@@ -214,7 +217,7 @@ class RiskGate:
             return self.kill_switch
         if self._manual is TradingState.REDUCING:
             return self._manual_reason
-        return self.block_reason
+        return self.block_reason or self.stale_reason
 
     def set_state(self, state: TradingState, reason: str = "") -> None:
         """The operator's state (the kill switch and the daily block are kept apart)."""
@@ -235,6 +238,13 @@ class RiskGate:
     def clear_block(self) -> None:
         self.block_reason = ""
         self.block_until = 0
+
+    def mark_stale(self, reason: str) -> None:
+        """Block new entries (exits and cancels stay allowed) while market data is stale."""
+        self.stale_reason = reason or "market data stale"
+
+    def mark_fresh(self) -> None:
+        self.stale_reason = ""
 
     # -- checks --------------------------------------------------------------------------
 

@@ -373,6 +373,9 @@ class BotRunner:
         self._tape_ms = event.trade_time
         if self.first_tape_ms is None:
             self.first_tape_ms = event.trade_time
+        if self.stale:
+            self.stale = False
+            self.core.risk.mark_fresh()
         if self.paper is not None:
             self.paper.on_price(event.trade_time, event.price)
         self.core.on_price(event.trade_time, event.price)
@@ -424,6 +427,8 @@ class BotRunner:
             core.on_book_ticker(event.event_time, event.bid_price, event.ask_price)
         elif isinstance(event, StaleData):
             self.stale = True
+            # reliability.md rule 5: stale data blocks new entries; exits stay allowed.
+            core.risk.mark_stale(f"market data stale for {event.silent_for_s:.0f} s")
             self._deps.bus.publish("health", {"bot_id": self.bot_id, "stale": True,
                                               "silent_for_s": event.silent_for_s})
 

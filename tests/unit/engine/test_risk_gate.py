@@ -215,3 +215,26 @@ def test_position_cap_grows_with_the_equity_above_capital() -> None:
     assert too_big.status is OrderStatus.REJECTED
     assert too_big.reason.startswith("position notional above 1448.223025")
     assert [rule for rule, _ in rejections(events)] == ["max_position"]
+
+
+def test_stale_market_data_blocks_entries_but_not_exits() -> None:
+    s = Scripted()
+    bot, sim, events = wire(s)
+    bot.start()
+    s.script.append(lambda st: st.buy(quantity=1))
+    tick(bot, sim, 1_000, 100.0)
+    assert bot.position.quantity == D(1)
+    bot.risk.mark_stale("market data stale for 12 s")
+    assert bot.risk.state is TradingState.REDUCING
+    s.script.append(lambda st: st.buy(quantity=1))  # a new entry: refused
+    tick(bot, sim, 2_000, 101.0)
+    assert bot.position.quantity == D(1)
+    assert rejections(events)[-1][1].endswith("market data stale for 12 s")
+    s.script.append(lambda st: st.close())  # an exit: allowed
+    tick(bot, sim, 3_000, 102.0)
+    assert bot.position.quantity == 0
+    bot.risk.mark_fresh()
+    assert bot.risk.state is TradingState.ACTIVE
+    s.script.append(lambda st: st.buy(quantity=1))
+    tick(bot, sim, 4_000, 103.0)
+    assert bot.position.quantity == D(1)
