@@ -337,13 +337,15 @@ class BotCore:
         if not self._candles.append(candle):
             return
         self._forming = None
-        self._time = max(self._time, candle.close_time)
+        if candle.close_time > self._time:
+            self._time = candle.close_time
         if self.risk_monitor.active:
             self.risk_monitor.on_candle(candle.high, candle.low, candle.close)
             self._sync_risk()
         if self._status is BotStatus.RUNNING:
             self._call("on_candle", self._strategy.on_candle, candle)
-        self._drain()
+        if self._pending:
+            self._drain()
 
     def on_funding(self, time_ms: int, rate: Decimal, mark: float | None = None) -> Decimal:
         """Book a funding payment at ``rate``; return the amount received."""
@@ -576,7 +578,8 @@ class BotCore:
             portfolio.position.quantity,
             portfolio.capital,
             portfolio.leverage,
-            self.equity,
+            # A reduce-only order passes before the checks that read the equity.
+            None if intent.reduce_only else self.equity,
             self._time,
         ))
         if rejection is not None:
@@ -720,7 +723,8 @@ class BotCore:
         except Exception as e:
             self._guard.failed(name, e)
         else:
-            self._guard.succeeded()
+            if self._guard.errors:
+                self._guard.succeeded()
         finally:
             self._in_hook = was_in_hook
 

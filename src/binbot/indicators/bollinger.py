@@ -78,7 +78,9 @@ class BollingerBands(TailWindow):
         return (mid, mid + w, mid - w)
 
     def update(self, close: float) -> tuple[float, float, float]:
-        value = self.peek(finite(close))
+        if not math.isfinite(close):
+            finite(close)  # raises, with the reason
+        value = self.peek(close)
         self._push(close)
         self.value = value
         return value
