@@ -14,7 +14,7 @@ opened.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from binbot.backtest.metrics import TradeRecord
@@ -89,8 +89,29 @@ class Ledger:
 
 
 def trades_of(legs: Iterable[Leg]) -> list[Trade]:
-    return [Trade(leg.time, leg.kind.value, float(leg.price), float(leg.quantity),
-                  float(leg.fee), float(leg.pnl)) for leg in legs]
+    """The trade list (one per leg). A backtest has tens of thousands: the kind's value comes
+    from a table (``Enum.value`` is a slow property) and the frozen ``Trade`` is filled through
+    its slot descriptors (``Trade(...)`` stores each field through ``object.__setattr__``, at
+    twice the cost); the trades are the ones the constructor makes (tested)."""
+    time_, action_, price_, qty_, fee_, pnl_ = _TRADE_SLOTS
+    new = object.__new__
+    actions = _ACTIONS
+    out: list[Trade] = []
+    append = out.append
+    for leg in legs:
+        trade = new(Trade)
+        time_(trade, leg.time)
+        action_(trade, actions[leg.kind])
+        price_(trade, float(leg.price))
+        qty_(trade, float(leg.quantity))
+        fee_(trade, float(leg.fee))
+        pnl_(trade, float(leg.pnl))
+        append(trade)
+    return out
+
+
+_TRADE_SLOTS = tuple(getattr(Trade, f.name).__set__ for f in fields(Trade))
+_ACTIONS = {kind: kind.value for kind in TradeKind}
 
 
 def round_trips(legs: Iterable[Leg], end_ms: int

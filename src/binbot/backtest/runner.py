@@ -11,6 +11,7 @@ Three steps, separable so sweeps pay the first two once:
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -176,9 +177,19 @@ def execute(config: BacktestConfig, prepared: Prepared, progress: Progress | Non
     bot.load_history(prepared.history)
     bot.start()
     plan = prepared.plan
-    started = time.perf_counter()
-    equity = replay(bot, sim, ledger, plan, progress, track_forming=prepared.forming is not None)
-    seconds = time.perf_counter() - started
+    # The replay makes no reference cycles (orders, events and fills are freed by their
+    # counts), so the cyclic collector's passes over the prepared candles and ticks are pure
+    # cost (5-10 % of a long replay): it is paused for the loop and resumed as it was.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        equity = replay(bot, sim, ledger, plan, progress,
+                        track_forming=prepared.forming is not None)
+        seconds = time.perf_counter() - started
+    finally:
+        if collecting:
+            gc.enable()
     bot.stop()
     legs = list(bot.portfolio.trades)
     trips, exposure = round_trips(legs, plan.tick_time[-1])

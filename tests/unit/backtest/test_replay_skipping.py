@@ -4,6 +4,7 @@ must be the same as feeding every tick, to the last Decimal and float."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,17 @@ def test_skipping_quiet_ticks_changes_nothing(fil_feb: MarketData, extra: dict[s
     assert fast.metrics == slow.metrics
     assert fast_strategy.evaluated == slow_strategy.evaluated  # the same decisions were made
     assert fast_strategy.save_state() == slow_strategy.save_state()
+
+
+def test_the_collector_is_left_as_it_was(fil_feb: MarketData) -> None:
+    config = BacktestConfig(data_files=(FIL,), warmup_candles=0, end_ms=1_707_004_800_000)
+    prepared = prepare(config, fil_feb)
+    assert gc.isenabled()
+    execute(config, prepared)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        execute(config, prepared)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
