@@ -119,8 +119,7 @@ async def test_a_caller_cancelled_during_its_write_leaves_the_writer_working(
         import time
 
         time.sleep(0.2)  # the caller gives up meanwhile
-        connection.exec_driver_sql(  # type: ignore[attr-defined]
-            "INSERT INTO candles VALUES ('usdm','BTCUSDT','1m',0,59999,1,1,1,1,1,1,1,1,1,1)")
+        connection.execute(candles.insert(), [row(0)])  # type: ignore[attr-defined]
 
     async with Writer(engine, max_rows=1000, max_delay_s=60) as writer:
         caller = asyncio.create_task(writer.run(slow_insert))
