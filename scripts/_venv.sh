@@ -1,12 +1,34 @@
-# Shared by run.sh and test.sh: make sure .venv exists and holds binbot with the given extras.
+# Shared by run.sh and test.sh: make sure .venv exists (Python >= 3.11) and holds binbot with
+# the given extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-  echo "python3-venv is missing; installing it (needs sudo)" >&2
-  sudo apt-get update -q && sudo apt-get install -y -q python3-venv
-fi
+
+find_python() {
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  python="$(find_python || true)"
+  if [ -z "$python" ]; then
+    # Ubuntu 22.04 ships Python 3.10; its python3.11 package is in the standard archive.
+    echo "binbot needs Python >= 3.11; installing python3.11 (needs sudo)" >&2
+    as_root apt-get update -q && as_root apt-get install -y -q python3.11 python3.11-venv
+    python=python3.11
+  fi
+  if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "the venv module is missing; installing ${python}-venv (needs sudo)" >&2
+    as_root apt-get update -q && as_root apt-get install -y -q "${python}-venv"
+  fi
+  "$python" -m venv .venv
   .venv/bin/pip install -q --upgrade pip
 fi
 .venv/bin/pip install -q -e ".${1:-}"
