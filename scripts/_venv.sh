@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by run.sh and test.sh: make sure .venv exists (Python >= 3.11) and holds binbot with
 # the given extras.
 set -euo pipefail
