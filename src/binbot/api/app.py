@@ -24,6 +24,7 @@ from binbot.api.db_feed import DbFeed
 from binbot.api.deps import require_auth
 from binbot.api.idempotency import IdempotencyCache
 from binbot.api.middleware import BodyLimit, SecurityHeaders
+from binbot.api.read_cache import ForgetReadsOnWrites
 from binbot.api.routers import (
     auth,
     backtests,
@@ -124,6 +125,7 @@ def create_app(container: ApiContainer) -> FastAPI:
 
     # Added last = outermost: host check first, then size limit, CORS, headers, compression.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(ForgetReadsOnWrites, reads=container.reads)
     app.add_middleware(SecurityHeaders)
     origins = list(container.settings.api.cors_origins)
     if origins:

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from binbot.api.read_cache import ReadCache
 from binbot.api.token_store import ensure_api_token
 from binbot.config.settings import Settings
 from binbot.core.event_bus import EventBus
@@ -37,6 +38,9 @@ class ApiContainer:
     trusted_hosts: tuple[str, ...] | None = None
     secure_cookies: bool = False
     extra_secrets: tuple[str, ...] = ()
+    # Read endpoints' shared cache; built by ``build_container`` from ``api.read_cache_s`` (off
+    # when the container is assembled by hand, e.g. in tests).
+    reads: ReadCache = field(default_factory=lambda: ReadCache(0.0))
 
     @property
     def read_only(self) -> bool:
@@ -77,4 +81,5 @@ def build_container(
     if log_file is None:
         log_file = log_file_path(settings.logging, settings.data_dir)
     return ApiContainer(settings=settings, engine=engine, bus=bus, runtime=runtime, token=token,
-                        log_file=log_file, db_feed=db_feed)
+                        log_file=log_file, db_feed=db_feed,
+                        reads=ReadCache(settings.api.read_cache_s))

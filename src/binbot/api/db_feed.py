@@ -33,6 +33,9 @@ class DbFeed:
                 # A locked or briefly unreachable database must not end the feed.
                 log.warning("dashboard feed: database read failed", exc_info=True)
                 events = []
+            if any(kind != "tick" for kind, _ in events):
+                # New rows: pages refetch on these events, and must not get a cached read.
+                self._container.reads.clear()
             for kind, payload in events:
                 self._container.bus.publish(kind, payload)
             await asyncio.sleep(max(0.05, self._period - (time.monotonic() - started)))

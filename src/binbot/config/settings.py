@@ -120,6 +120,9 @@ class ApiSettings(Section):
     token: SecretStr | None = None
     cors_origins: tuple[str, ...] = ()
     allow_public_bind: bool = False
+    # Read endpoints computed at most once per this many seconds for all clients (0: off);
+    # pages get live changes over SSE meanwhile.
+    read_cache_s: float = Field(default=1.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _no_open_public_bind(self) -> ApiSettings:

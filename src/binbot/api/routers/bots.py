@@ -89,7 +89,7 @@ async def _mutate(request: Request, caller: CallerDep, scope: str, key: str | No
 @router.get("/", response_model=list[BotOut])
 async def list_bots(container: ContainerDep) -> list[BotOut]:
     """Every bot: live figures for those this process runs, stored ones for the others."""
-    return await to_thread(summary.current_bots, container)
+    return await container.reads.thread(summary.current_bots, container)
 
 
 @router.get("/health", response_model=BotsHealthOut)
@@ -135,7 +135,7 @@ def _portfolio(container: ApiContainer) -> PortfolioSummaryOut:
 @router.get("/portfolio/summary", response_model=PortfolioSummaryOut)
 async def portfolio_summary(container: ContainerDep) -> PortfolioSummaryOut:
     """Totals over every bot: capital, equity, combined PnL, closed trades and win rate."""
-    return await to_thread(_portfolio, container)
+    return await container.reads.thread(_portfolio, container)
 
 
 def _position(quantity: str | None, entry: str | None) -> PositionSummary:

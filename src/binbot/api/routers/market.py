@@ -64,4 +64,4 @@ async def get_candles(container: ContainerDep, symbol: SymbolRequired,
 @router.get("/markets", response_model=list[MarketOut])
 async def list_markets(container: ContainerDep) -> list[MarketOut]:
     """Every stored symbol with its last price and 24 h change, range and volume."""
-    return await to_thread(cq.markets, container.engine)
+    return await container.reads.thread(cq.markets, container.engine)

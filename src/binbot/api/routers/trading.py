@@ -45,12 +45,12 @@ def _check_range(from_ms: int | None, to_ms: int | None) -> None:
 
 @router.get("/status", response_model=StatusOut)
 async def get_status(container: ContainerDep) -> StatusOut:
-    return await to_thread(summary.status, container)
+    return await container.reads.thread(summary.status, container)
 
 
 @router.get("/bots", response_model=list[BotOut])
 async def list_bots(container: ContainerDep) -> list[BotOut]:
-    return await to_thread(summary.current_bots, container)
+    return await container.reads.thread(summary.current_bots, container)
 
 
 @router.get("/bots/{bot_id}", response_model=BotOut)
@@ -64,13 +64,13 @@ async def get_bot(container: ContainerDep, bot_id: BotIdPath) -> BotOut:
 @router.get("/positions", response_model=list[PositionOut])
 async def list_positions(container: ContainerDep, bot_id: BotIdQuery = None
                          ) -> list[PositionOut]:
-    return await to_thread(q.open_positions, container.engine, bot_id)
+    return await container.reads.thread(q.open_positions, container.engine, bot_id)
 
 
 async def _orders(container: ContainerDep, bot_id: str | None, symbol: str | None,
                   mode: str | None, order_status: str, limit: int, before_ms: int | None
                   ) -> list[OrderOut]:
-    return await to_thread(
+    return await container.reads.thread(
         q.list_orders, container.engine, bot_id=bot_id, symbol=symbol, mode=mode,
         open_only=order_status == "open",
         status=None if order_status in ("open", "all") else order_status,
@@ -100,15 +100,16 @@ async def list_trades(container: ContainerDep, bot_id: BotIdQuery = None,
                       limit: Limit = 100) -> TradesPage:
     """Trades, newest first, with totals over the whole filter (not just the page)."""
     _check_range(from_ms, to_ms)
-    return await to_thread(q.list_trades, container.engine, bot_id=bot_id, symbol=symbol,
-                           from_ms=from_ms, to_ms=to_ms, before_id=before_id, limit=limit)
+    return await container.reads.thread(
+        q.list_trades, container.engine, bot_id=bot_id, symbol=symbol, from_ms=from_ms,
+        to_ms=to_ms, before_id=before_id, limit=limit)
 
 
 @router.get("/signals", response_model=list[SignalOut])
 async def list_signals(container: ContainerDep, bot_id: BotIdQuery = None,
                        symbol: SymbolQuery = None, limit: Limit = 100) -> list[SignalOut]:
-    return await to_thread(q.list_signals, container.engine, bot_id=bot_id, symbol=symbol,
-                           limit=limit)
+    return await container.reads.thread(q.list_signals, container.engine, bot_id=bot_id,
+                                        symbol=symbol, limit=limit)
 
 
 @router.get("/equity", response_model=EquitySeries)
@@ -117,8 +118,8 @@ async def equity(container: ContainerDep, bot_id: BotIdQuery = None, from_ms: Fr
                  max_points: Annotated[int, Query(ge=2, le=10_000)] = 2000) -> EquitySeries:
     """Equity over time (one bot, or all bots summed), thinned to ``max_points``."""
     _check_range(from_ms, to_ms)
-    points = await to_thread(q.equity_history, container.engine, bot_id, from_ms, to_ms,
-                             max_points)
+    points = await container.reads.thread(q.equity_history, container.engine, bot_id,
+                                          from_ms, to_ms, max_points)
     return EquitySeries(bot_id=bot_id, points=points)
 
 

@@ -1,0 +1,74 @@
+"""A short-lived cache for read endpoints, shared by every client.
+
+A hundred phones refreshing once a second ask for the same few snapshots; computing each once
+per ``ttl_s`` (and once for all concurrent askers: single flight) keeps the API's work off the
+event loop the bots run on. Live changes still reach pages at once over SSE/WebSocket; a cached
+read is at most ``ttl_s`` old. ``ttl_s = 0`` disables it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ReadCache:
+    def __init__(self, ttl_s: float, max_entries: int = 512) -> None:
+        self.ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: OrderedDict[Hashable, tuple[float, asyncio.Future[Any]]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    async def thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` in a worker thread, shared while fresh.
+
+        The key is the function and its arguments after the first (the engine or container).
+        """
+        if self.ttl_s <= 0:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        key = (fn, tuple(map(repr, args[1:])), tuple(sorted((k, repr(v))
+                                                            for k, v in kwargs.items())))
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and now - found[0] < self.ttl_s and not (
+                found[1].done() and found[1].exception() is not None):
+            self.hits += 1
+            self._entries.move_to_end(key)
+            result: T = await asyncio.shield(found[1])
+            return result
+        self.misses += 1
+        future: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.to_thread(fn, *args, **kwargs))
+        self._entries[key] = (now, future)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+        value: T = await asyncio.shield(future)
+        return value
+
+    def clear(self) -> None:
+        """Forget everything (after a control changed what the reads would show)."""
+        self._entries.clear()
+
+
+class ForgetReadsOnWrites:
+    """ASGI middleware: a POST/PUT/PATCH/DELETE (a control, a new bot) clears the read cache, so
+    the reads that follow it show its effect."""
+
+    def __init__(self, app: Any, reads: ReadCache) -> None:
+        self.app = app
+        self.reads = reads
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.reads.clear()
+            return
+        await self.app(scope, receive, send)
