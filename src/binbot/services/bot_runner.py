@@ -482,7 +482,10 @@ class BotRunner:
             self.first_tape_ms = time_ms
         if self.paper is not None:
             self.paper.on_price(time_ms, price)
-            self.paper.on_mark_price(time_ms, price)
+            if self._deps.paper.use_mark_price:
+                # No mark stream exists for the past: the trade price stands in for it. Without
+                # a mark stream live, the simulator values at the last price, so must here.
+                self.paper.on_mark_price(time_ms, price)
         self.core.on_price(time_ms, price)
 
     # -- records -----------------------------------------------------------------------------
@@ -584,6 +587,11 @@ class BotRunner:
 
     async def _write_unsaved(self) -> None:
         async with self._write_lock:
+            # Records of prices processed since the last hand-over (a catch-up awaits between
+            # pages) go with the state snapshot taken now, never after it.
+            if self._pending:
+                self._unsaved.merge(self._pending)
+                self._pending = _Pending.empty()
             unsaved, self._unsaved = self._unsaved, _Pending.empty()
             if not unsaved:
                 return
