@@ -67,12 +67,19 @@ class SignedContext:
     def record(self, request: web.Request, venue: Market, kind: str, params: Params,
                api_key: str | None, executed: bool, order_id: int | None,
                code: int | None) -> None:
+        self.record_entry(venue, kind, params, api_key, executed, order_id, code,
+                          request.get(FAULT_KEY))
+
+    def record_entry(self, venue: Market, kind: str, params: Params, api_key: str | None,
+                     executed: bool, order_id: int | None, code: int | None,
+                     fault: str | None) -> None:
+        """One ledger entry, whichever transport carried the order (REST or WS-API)."""
         id_param = "clientAlgoId" if kind == "algo" else "newClientOrderId"
         self.ledger.record(LedgerEntry(
             venue=venue, kind=kind, api_key=api_key, client_order_id=params.get(id_param) or None,
             symbol=params.get("symbol") or None, side=params.get("side") or None,
             type=params.get("type") or None, executed=executed, order_id=order_id, code=code,
-            fault=request.get(FAULT_KEY), time_ms=self.now_ms()))
+            fault=fault, time_ms=self.now_ms()))
 
     async def record_refused(self, request: web.Request, fault: str, code: int | None) -> None:
         """A fault answered an order placement before it executed (the middleware's hook)."""

@@ -18,7 +18,9 @@ Kinds:
 
 Order faults that EXECUTE first (the order reaches the matching engine, then the reply is
 lost); by default they hit only order placement (``POST /fapi/v1/order``,
-``/fapi/v1/algoOrder``, ``/api/v3/order``), ``path`` narrows them further:
+``/fapi/v1/algoOrder``, ``/api/v3/order`` and the USD-M WS API's ``order.place``, whichever
+comes next), ``path`` narrows them further (``/ws-fapi/v1``: the WS API only; a refusing fault
+such as ``rest_5xx`` or ``rest_drop`` hits ``order.place`` only with that ``path``):
 - ``execute_then_5xx`` (``count``, ``variant`` as rest_5xx, optional ``status``).
 - ``execute_then_delay`` (``count``, ``seconds``): the reply comes late (past a client timeout).
 - ``execute_then_drop`` (``count``): the connection is cut instead of answering.
@@ -70,7 +72,12 @@ _5XX: Final[dict[str, tuple[int, int, str]]] = {
                                "Please try again in a few minutes."),
 }
 MALFORMED_MODES: Final = ("json", "utf8")
-ORDER_PATHS: Final = ("/fapi/v1/order", "/fapi/v1/algoOrder", "/api/v3/order")
+# The USD-M WebSocket API's order.place counts as an order placement (``path`` "/ws-fapi/v1"
+# narrows a fault to it, "/fapi/v1/order" to REST).
+WS_FAPI_PATH: Final = "/ws-fapi/v1"
+ORDER_PATHS: Final = ("/fapi/v1/order", "/fapi/v1/algoOrder", "/api/v3/order", WS_FAPI_PATH)
+# Faults that answer before executing, which order.place suffers only when aimed at its path.
+_WS_REFUSING_KINDS: Final = ("rest_5xx", "rest_429", "rest_418", "rest_1021", "rest_drop")
 AFTER_EXECUTE_KINDS: Final = ("execute_then_5xx", "execute_then_delay", "execute_then_drop")
 
 
@@ -283,13 +290,29 @@ class FaultController:
         """The fault the next request on ``path`` must suffer, if any (consumes one)."""
         for fault in self._rest:
             if fault.matches(path, method):
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self._rest.remove(fault)
-                self.counters.rest_faults_served += 1
-                self.counters.by_kind[fault.kind] = self.counters.by_kind.get(fault.kind, 0) + 1
-                return fault
+                return self._consume(fault)
         return None
+
+    def take_ws_order_fault(self) -> RestFault | None:
+        """The fault the next USD-M WS-API ``order.place`` suffers: an ``execute_then_*`` one
+        aimed at order placement, or a refusing one whose ``path`` names the WS API."""
+        for fault in self._rest:
+            if fault.after_execute:
+                hit = fault.matches(WS_FAPI_PATH, "POST")
+            else:
+                hit = (fault.kind in _WS_REFUSING_KINDS and fault.path is not None
+                       and WS_FAPI_PATH.startswith(fault.path) and fault.path.startswith("/ws"))
+            if hit:
+                return self._consume(fault)
+        return None
+
+    def _consume(self, fault: RestFault) -> RestFault:
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            self._rest.remove(fault)
+        self.counters.rest_faults_served += 1
+        self.counters.by_kind[fault.kind] = self.counters.by_kind.get(fault.kind, 0) + 1
+        return fault
 
     @property
     def malformed_pending(self) -> bool:

@@ -10,11 +10,13 @@ URL layout (one loopback port stands in for every Binance host):
 USD-M REST ``/fapi/...``, spot REST ``/api/...`` and ``/sapi/...``; USD-M streams
 ``/public/ws/<streams>``, ``/public/stream?streams=``, ``/market/ws/...``, ``/market/stream?...``;
 USD-M user data ``/private/ws?listenKey=<key>`` (or ``/private/ws/<key>``); spot streams
-``/ws/<streams>``, ``/stream?streams=``; spot WebSocket API ``/ws-api/v3``; control ``/__sim/``.
+``/ws/<streams>``, ``/stream?streams=``; spot WebSocket API ``/ws-api/v3``; USD-M WebSocket API
+(orders) ``/ws-fapi/v1``; control ``/__sim/``.
 
 Accounts (see ``accounts``): ``ExchangeOptions(accounts=[AccountSpec("key", hmac_secret="s")])``
 enables the signed endpoints (``usdm_rest``, ``spot_rest``), matching against the replay
-(``orders``), user data streams (``user_streams``, ``ws_api``) and the order ``ledger``.
+(``orders``), user data streams (``user_streams``, ``ws_api``), orders over the USD-M
+WebSocket API (``ws_fapi``) and the order ``ledger``.
 Signed ``timestamp``s are checked against the wall clock (``wall_clock``) plus
 ``clock_skew_ms`` (``signing_clock="virtual"`` checks them against the replay clock instead,
 for clients that sync to ``/time``). A listenKey lives
@@ -69,6 +71,7 @@ from binbot.exchange.streams import Category
 from binbot.exchange.usdm_rest import UsdmRest
 from binbot.exchange.user_streams import LISTEN_KEY_VALIDITY_S, ListenKeys, UserStreams
 from binbot.exchange.ws_api import WsApi
+from binbot.exchange.ws_fapi import UsdmWsApi
 
 log = logging.getLogger(__name__)
 
@@ -265,8 +268,11 @@ class LocalExchange:
                             opts.wall_clock)
         endpoints += UsdmRest(ctx, keys).endpoints() + SpotRest(ctx).endpoints()
         ws_api = WsApi(gate, self._streams, opts.wall_clock, self.event_now_ms)
-        self._policy = RequestPolicy(endpoints, WeightLimiter(limits, opts.wall_clock),
-                                     self.faults, opts.wall_clock, ctx.record_refused)
+        # One weight budget per IP, shared by REST and the USD-M WebSocket API (as Binance).
+        limiter = WeightLimiter(limits, opts.wall_clock)
+        ws_fapi = UsdmWsApi(ctx, self._streams, limiter, self.faults, opts.wall_clock)
+        self._policy = RequestPolicy(endpoints, limiter, self.faults, opts.wall_clock,
+                                     ctx.record_refused)
         app = web.Application(middlewares=[self._policy.middleware])
         app.add_routes([web.route(e.method, e.path, e.handler) for e in endpoints])
         app.add_routes(self._ws_routes())
@@ -274,6 +280,7 @@ class LocalExchange:
             web.get("/private/ws", self._streams.serve_private),
             web.get("/private/ws/{listen_key}", self._streams.serve_private),
             web.get("/ws-api/v3", ws_api.serve),
+            web.get("/ws-fapi/v1", ws_fapi.serve),
         ])
         app.add_routes(admin_routes(self.faults, self.state, self.ledger, self._admin_rules))
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

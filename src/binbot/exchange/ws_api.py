@@ -23,10 +23,10 @@ from aiohttp import web
 from binbot.domain.market import Market
 from binbot.exchange.clock import WallClock
 from binbot.exchange.rest import BinanceError
-from binbot.exchange.signatures import ws_api_payload
-from binbot.exchange.signed_rest import SignedGate, check_time
+from binbot.exchange.signed_rest import SignedGate
 from binbot.exchange.user_conn import UserConnection
 from binbot.exchange.user_streams import UserStreams
+from binbot.exchange.ws_auth import authenticate_ws
 
 _RATE_LIMITS: Final = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE",
                         "intervalNum": 1, "limit": 6000, "count": 2}]
@@ -95,20 +95,7 @@ class WsApi:
         raise BinanceError(-1020, "This operation is not supported.")
 
     def _subscribe(self, conn: UserConnection, params: dict[str, Any]) -> dict[str, Any]:
-        api_key = params.get("apiKey")
-        spec = self._gate.account(api_key if isinstance(api_key, str) else None)
-        text = {k: ("true" if v is True else "false" if v is False else str(v))
-                for k, v in params.items()}
-        signature = text.get("signature", "")
-        if not text.get("timestamp"):
-            raise BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent, was "
-                                      "empty/null, or malformed.")
-        if not signature:
-            raise BinanceError(-1102, "Mandatory parameter 'signature' was not sent, was "
-                                      "empty/null, or malformed.")
-        if not self._gate.verify(spec, ws_api_payload(params), signature):
-            raise BinanceError(-1022, "Signature for this request is not valid.")
-        check_time(text, self._gate.server_ms())
+        spec = authenticate_ws(self._gate, params).spec
         if spec.api_key in conn.subscriptions.values():
             raise BinanceError(-2035, "User Data Stream subscription already active.")
         sub_id = conn.next_subscription
