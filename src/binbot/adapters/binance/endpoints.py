@@ -12,7 +12,8 @@ class Endpoints:
     """Base URLs of one venue.
 
     ``ws_usdm_root`` is the USD-M stream root; streams live below it under ``/public`` (book
-    data), ``/market`` (other public streams) and ``/private`` (user data).
+    data), ``/market`` (other public streams) and ``/private`` (user data). ``ws_api_usdm`` is the
+    USD-M WebSocket API (order entry); empty where the venue has none.
     """
 
     name: str
@@ -21,6 +22,7 @@ class Endpoints:
     ws_spot: str
     ws_usdm_root: str
     ws_api_spot: str
+    ws_api_usdm: str = ""
 
     def rest(self, market: Market) -> str:
         return self.rest_usdm if market is Market.USDM else self.rest_spot
@@ -37,6 +39,7 @@ PROD = Endpoints(
     ws_spot="wss://stream.binance.com:9443",
     ws_usdm_root="wss://fstream.binance.com",
     ws_api_spot="wss://ws-api.binance.com:443/ws-api/v3",
+    ws_api_usdm="wss://ws-fapi.binance.com/ws-fapi/v1",
 )
 
 TESTNET = Endpoints(
@@ -46,10 +49,12 @@ TESTNET = Endpoints(
     ws_spot="wss://stream.testnet.binance.vision",
     ws_usdm_root="wss://fstream.binancefuture.com",
     ws_api_spot="wss://ws-api.testnet.binance.vision/ws-api/v3",
+    ws_api_usdm="wss://testnet.binancefuture.com/ws-fapi/v1",
 )
 
 # USD-M demo hosts have moved before: confirm against Binance's "General Info" page before a
-# manual smoke run (see the protocol reference, section 1).
+# manual smoke run (see the protocol reference, section 1). No USD-M WS API is documented for
+# demo, so orders there go over REST.
 DEMO = Endpoints(
     name="demo",
     rest_spot="https://demo-api.binance.com",
@@ -73,6 +78,7 @@ def local(host: str, port: int) -> Endpoints:
         ws_spot=ws,
         ws_usdm_root=ws,
         ws_api_spot=f"{ws}/ws-api/v3",
+        ws_api_usdm=f"{ws}/ws-fapi/v1",
     )
 
 

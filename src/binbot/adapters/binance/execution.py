@@ -13,6 +13,11 @@ through the bound sink (reliability.md §1):
   ``ExecutionAlarm`` on the account sink (418 and config faults halt trading);
 - fills are applied once per trade id, whether they come from a REST answer, a trade query or
   the user stream (``handle_user_event``).
+
+``ExecutionOptions(order_transport="ws_api", ws_api_url=endpoints.ws_api_usdm)`` places and
+cancels regular USD-M orders over the WebSocket API (``WsApiOrders``, sharing the REST
+transport's key, session, clock and weight gate); every rule above holds unchanged, and
+queries, resolvers, trades, algo orders and reconciliation stay on REST.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Final
+from typing import Final, Literal
 
 from binbot.adapters.binance import account_parsing as parse
 from binbot.adapters.binance.order_params import CONDITIONAL, build_order
 from binbot.adapters.binance.trading_api import BinanceTradingApi
 from binbot.adapters.binance.user_decoder import UserItem
+from binbot.adapters.binance.ws_api import WsApiOrderTransport
+from binbot.adapters.binance.ws_api_orders import WsApiOrders
 from binbot.domain.account import (
     AccountEvent,
     AccountUpdate,
@@ -83,7 +90,9 @@ class SetupRefused(ExchangeError):
 class ExecutionOptions:
     """``resolve_delays_s``: waits before each query of an UNKNOWN order; its length is the
     number of "absent" answers that prove NOT_SENT. ``fill_fetch_delays_s``: waits before
-    re-reading the trades of an order whose answer reported more execution than trades."""
+    re-reading the trades of an order whose answer reported more execution than trades.
+    ``order_transport``: ``"ws_api"`` sends USD-M place/cancel over the WebSocket API at
+    ``ws_api_url`` (answer timeout ``ws_api_timeout_s``) instead of REST."""
 
     resolve_delays_s: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
     retry_after_error_s: float = 5.0
@@ -92,6 +101,9 @@ class ExecutionOptions:
     foreign_trades: int = 10_000
     lost_orders: int = 1000
     own_prefix: str = CLIENT_ID_PREFIX
+    order_transport: Literal["rest", "ws_api"] = "rest"
+    ws_api_url: str = ""
+    ws_api_timeout_s: float = 10.0
 
 
 @dataclass(slots=True)
@@ -165,6 +177,21 @@ class BinanceExecutionClient:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sender: asyncio.Task[None] | None = None
         self._closed = False
+        self.ws_orders = self._ws_orders(api, self.options)
+
+    @staticmethod
+    def _ws_orders(api: BinanceTradingApi, options: ExecutionOptions) -> WsApiOrders | None:
+        if options.order_transport == "rest":
+            return None
+        if options.order_transport != "ws_api":
+            raise ValueError(f"order_transport must be rest or ws_api, was "
+                             f"{options.order_transport!r}")
+        if api.market is not Market.USDM:
+            raise ValueError("order_transport ws_api exists for USD-M only")
+        if not options.ws_api_url:
+            raise ValueError("order_transport ws_api needs ws_api_url (none on this venue?)")
+        return WsApiOrders(WsApiOrderTransport.beside(api.transport, options.ws_api_url,
+                                                      timeout_s=options.ws_api_timeout_s))
 
     # ------------------------------------------------------------------ ExecutionClient
 
@@ -197,6 +224,18 @@ class BinanceExecutionClient:
     def start(self) -> None:
         if self._sender is None and not self._closed:
             self._sender = asyncio.create_task(self._send_loop(), name="binance-execution")
+            if self.ws_orders is not None:
+                self._spawn(self._open_ws_orders(), "binance-ws-api connect")
+
+    async def _open_ws_orders(self) -> None:
+        """Connect ahead of the first order (its handshake would delay it); a failure here
+        only means the first request connects itself."""
+        if self.ws_orders is None:
+            return
+        try:
+            await self.ws_orders.transport.connect()
+        except ExchangeError as e:
+            log.warning("WS-API order connection not open yet: %s", e)
 
     def _enqueue(self, request: _Submit | _Cancel) -> None:
         self._queue.put_nowait(request)
@@ -211,6 +250,8 @@ class BinanceExecutionClient:
         if tasks:
             await asyncio.wait(tasks)
         self._sender = None
+        if self.ws_orders is not None:
+            await self.ws_orders.close()
 
     async def __aenter__(self) -> BinanceExecutionClient:
         self.start()
@@ -346,7 +387,10 @@ class BinanceExecutionClient:
             return
         self._emit(OrderEvent(cid, S.SUBMITTED, self._now()))
         try:
-            view = await self.api.place(request)
+            if self.ws_orders is not None and not request.is_algo:
+                view = await self.ws_orders.place(request)
+            else:
+                view = await self.api.place(request)
         except Rejected as e:
             self._on_place_rejected(intent, e)
         except (IPBanned, RateLimited, TimestampError) as e:
@@ -531,6 +575,8 @@ class BinanceExecutionClient:
         try:
             if tracked.is_algo:
                 view = await self.api.cancel_algo(cid)
+            elif self.ws_orders is not None:
+                view = await self.ws_orders.cancel(symbol, cid)
             else:
                 view = await self.api.cancel(symbol, cid)
         except ConfigFault as e:

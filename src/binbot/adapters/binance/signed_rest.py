@@ -105,6 +105,20 @@ class SignedTransport:
         self.sync_clock_from_server = sync_clock_from_server
         self.clock_resyncs = 0
 
+    @property
+    def api_key(self) -> ApiKey:
+        return self._api_key
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        return self._session
+
+    async def resync_clock(self) -> None:
+        """What a ``-1021``/``-5028`` answer calls for: forget the offset, sample it afresh.
+
+        Public for the WS-API order transport, which shares this transport's clock."""
+        await self._resync()
+
     async def sync_clock(self) -> None:
         """One ``GET /time`` sample into the offset estimator (nothing when the transport
         signs with the local clock, see the module docstring)."""

@@ -15,9 +15,11 @@ PACKAGE = Path(endpoints.__file__).parent
 def test_presets_are_distinct_and_use_tls() -> None:
     for preset in (PROD, TESTNET, DEMO):
         for value in dataclasses.astuple(preset)[1:]:
-            assert value.startswith(("https://", "wss://"))
+            assert value == "" or value.startswith(("https://", "wss://"))
     assert PROD.rest_usdm == "https://fapi.binance.com"
     assert PROD.ws_usdm_root == "wss://fstream.binance.com"
+    assert PROD.ws_api_usdm == "wss://ws-fapi.binance.com/ws-fapi/v1"
+    assert TESTNET.ws_api_usdm == "wss://testnet.binancefuture.com/ws-fapi/v1"
     assert TESTNET.rest_spot == "https://testnet.binance.vision"
     assert len({PROD.rest_spot, TESTNET.rest_spot, DEMO.rest_spot}) == 3
 
@@ -26,6 +28,7 @@ def test_local_serves_everything_on_one_port() -> None:
     ep = local("127.0.0.1", 9100)
     assert ep.rest(Market.SPOT) == ep.rest(Market.USDM) == "http://127.0.0.1:9100"
     assert ep.ws_spot == ep.ws_usdm_root == "ws://127.0.0.1:9100"
+    assert ep.ws_api_usdm == "ws://127.0.0.1:9100/ws-fapi/v1"
     assert ep.is_local
     assert not PROD.is_local
 
