@@ -34,6 +34,8 @@ class ExchangeSettings(Section):
     request_timeout_s: float = Field(default=10.0, gt=0, le=120)
     # Live bots trade real money: they only start when this is set explicitly.
     confirm_live: bool = False
+    # USD-M orders (place/cancel) over REST or the lower-latency WebSocket API.
+    order_transport: Literal["rest", "ws_api"] = "rest"
 
 
 class MarketDataSettings(Section):

@@ -24,6 +24,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy import Connection, Engine, select, text
 
+from binbot.adapters.binance.endpoints import endpoints_for
+from binbot.adapters.binance.execution import ExecutionOptions
 from binbot.adapters.paper import PaperExecutionClient, PaperRecord, sim_config_from_settings
 from binbot.config.settings import BotSettings, ExchangeSettings, PaperSettings
 from binbot.core.event_bus import EventBus
@@ -264,6 +266,7 @@ class BotRunner:
             local_port=exchange.local_port, leverage=self.settings.leverage,
             recv_window_ms=exchange.recv_window_ms,
             request_timeout_s=exchange.request_timeout_s,
+            execution=self._execution_options(exchange),
         )
         self.live = await LiveSession.open(config, http=deps.http, writer=deps.writer,
                                            engine=deps.engine)
@@ -273,6 +276,14 @@ class BotRunner:
             snapshot, self._tape_ms = saved[0]["bot"], saved[1]
         # Always: moves the intent sequence past every journaled client order id.
         self.core.restore(await self.live.prepare_snapshot(snapshot, self.core))
+
+    def _execution_options(self, exchange: ExchangeSettings) -> ExecutionOptions:
+        if exchange.order_transport == "rest" or self.settings.market is not Market.USDM:
+            return ExecutionOptions()
+        venue = trading_venue(self.settings.mode, exchange.venue)
+        endpoints = endpoints_for(venue, exchange.local_host, exchange.local_port)
+        return ExecutionOptions(order_transport="ws_api", ws_api_url=endpoints.ws_api_usdm,
+                                ws_api_timeout_s=exchange.request_timeout_s)
 
     async def load(self) -> None:
         """Restore the saved state without subscribing: the figures of a stopped bot."""

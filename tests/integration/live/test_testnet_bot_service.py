@@ -27,6 +27,7 @@ data_dir = "data"
 [exchange]
 venue = "local"
 local_port = {port}
+order_transport = "{transport}"
 [api]
 enabled = false
 [[bots]]
@@ -56,12 +57,15 @@ def db_rows(db: Path, sql: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
-async def test_testnet_bot_survives_sigkill_with_nothing_duplicated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["rest", "ws_api"])
+async def test_testnet_bot_survives_sigkill_with_nothing_duplicated(tmp_path: Path,
+                                                                    transport: str) -> None:
     exchange = LocalExchange(ExchangeOptions(
         [DATA], speed=120.0,
         accounts=[AccountSpec(api_key=KEY, hmac_secret=SECRET, balances={"USDT": "10000"})]))
     await exchange.start()
-    (tmp_path / "binbot.toml").write_text(CONFIG.format(port=exchange.port, bot=BOT))
+    (tmp_path / "binbot.toml").write_text(CONFIG.format(port=exchange.port, bot=BOT,
+                                                        transport=transport))
     # The keys live in .env, never in binbot.toml.
     (tmp_path / ".env").write_text(f"BINBOT_BINANCE_TESTNET_API_KEY={KEY}\n"
                                    f"BINBOT_BINANCE_TESTNET_API_SECRET={SECRET}\n")
@@ -87,6 +91,7 @@ async def test_testnet_bot_survives_sigkill_with_nothing_duplicated(tmp_path: Pa
         assert await asyncio.wait_for(second.wait(), 30) == 0
         book = exchange.usdm_book(KEY)
         ledger = exchange.ledger
+        rest_order_calls = exchange.state()["requests"].get("/fapi/v1/order", 0)
     finally:
         await exchange.stop()
     text_log = log.read_text()
@@ -100,3 +105,8 @@ async def test_testnet_bot_survives_sigkill_with_nothing_duplicated(tmp_path: Pa
     assert sorted(fills) == sorted(str(f.trade_id) for f in book.fills)  # every fill, once
     ((position,),) = db_rows(db, "SELECT quantity FROM positions WHERE bot_id = :bot")
     assert Decimal(str(position)) == book.position("FILUSDT").amt
+    placed = [e for e in ledger.executed() if e.kind == "order"]
+    if transport == "ws_api":  # REST saw only the reconciliation's queries, not the orders
+        assert rest_order_calls < len(placed), (rest_order_calls, len(placed))
+    else:
+        assert rest_order_calls >= len(placed)
