@@ -14,6 +14,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+from fastapi import Response
+from pydantic import TypeAdapter
+
 T = TypeVar("T")
 
 
@@ -51,9 +54,49 @@ class ReadCache:
         value: T = await asyncio.shield(future)
         return value
 
+    async def json(self, model: Any, fn: Callable[..., Any], *args: Any,
+                   **kwargs: Any) -> Response:
+        """Like ``thread``, but cached as the rendered JSON of ``model`` (a pydantic model or a
+        type such as ``list[BotOut]``): a hit costs no validation and no serialisation."""
+        adapter = _adapter(model)
+
+        def render(*a: Any, **k: Any) -> bytes:
+            return adapter.dump_json(adapter.validate_python(fn(*a, **k), from_attributes=True))
+
+        render.__qualname__ = f"render:{getattr(fn, '__qualname__', fn)}"
+        body = await self.thread(_Keyed(fn, render), *args, **kwargs)
+        return Response(content=body, media_type="application/json")
+
     def clear(self) -> None:
         """Forget everything (after a control changed what the reads would show)."""
         self._entries.clear()
+
+
+class _Keyed:
+    """A callable that renders with ``render`` but is keyed (hashed) like ``fn``."""
+
+    def __init__(self, fn: Callable[..., Any], render: Callable[..., bytes]) -> None:
+        self._fn = fn
+        self._render = render
+
+    def __call__(self, *args: Any, **kwargs: Any) -> bytes:
+        return self._render(*args, **kwargs)
+
+    def __hash__(self) -> int:
+        return hash(("json", self._fn))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Keyed) and other._fn == self._fn
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    return adapter
 
 
 class ForgetReadsOnWrites:

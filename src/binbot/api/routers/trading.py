@@ -5,7 +5,8 @@ from __future__ import annotations
 from asyncio import to_thread
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy import Engine
 
 from binbot.api import summary
 from binbot.api.deps import ContainerDep
@@ -44,13 +45,13 @@ def _check_range(from_ms: int | None, to_ms: int | None) -> None:
 
 
 @router.get("/status", response_model=StatusOut)
-async def get_status(container: ContainerDep) -> StatusOut:
-    return await container.reads.thread(summary.status, container)
+async def get_status(container: ContainerDep) -> Response:
+    return await container.reads.json(StatusOut, summary.status, container)
 
 
 @router.get("/bots", response_model=list[BotOut])
-async def list_bots(container: ContainerDep) -> list[BotOut]:
-    return await container.reads.thread(summary.current_bots, container)
+async def list_bots(container: ContainerDep) -> Response:
+    return await container.reads.json(list[BotOut], summary.current_bots, container)
 
 
 @router.get("/bots/{bot_id}", response_model=BotOut)
@@ -63,15 +64,16 @@ async def get_bot(container: ContainerDep, bot_id: BotIdPath) -> BotOut:
 
 @router.get("/positions", response_model=list[PositionOut])
 async def list_positions(container: ContainerDep, bot_id: BotIdQuery = None
-                         ) -> list[PositionOut]:
-    return await container.reads.thread(q.open_positions, container.engine, bot_id)
+                         ) -> Response:
+    return await container.reads.json(list[PositionOut], q.open_positions, container.engine,
+                                      bot_id)
 
 
 async def _orders(container: ContainerDep, bot_id: str | None, symbol: str | None,
                   mode: str | None, order_status: str, limit: int, before_ms: int | None
-                  ) -> list[OrderOut]:
-    return await container.reads.thread(
-        q.list_orders, container.engine, bot_id=bot_id, symbol=symbol, mode=mode,
+                  ) -> Response:
+    return await container.reads.json(
+        list[OrderOut], q.list_orders, container.engine, bot_id=bot_id, symbol=symbol, mode=mode,
         open_only=order_status == "open",
         status=None if order_status in ("open", "all") else order_status,
         limit=limit, before_ms=before_ms)
@@ -80,7 +82,7 @@ async def _orders(container: ContainerDep, bot_id: str | None, symbol: str | Non
 @router.get("/orders", response_model=list[OrderOut])
 async def list_orders(container: ContainerDep, bot_id: BotIdQuery = None,
                       symbol: SymbolQuery = None, status: OrderStatusQuery = "open",
-                      limit: Limit = 200, before_ms: BeforeMs = None) -> list[OrderOut]:
+                      limit: Limit = 200, before_ms: BeforeMs = None) -> Response:
     """Orders, newest first: open ones by default."""
     return await _orders(container, bot_id, symbol, None, status, limit, before_ms)
 
@@ -88,7 +90,7 @@ async def list_orders(container: ContainerDep, bot_id: BotIdQuery = None,
 @router.get("/paper/orders", response_model=list[OrderOut])
 async def list_paper_orders(container: ContainerDep, bot_id: BotIdQuery = None,
                             symbol: SymbolQuery = None, status: OrderStatusQuery = "all",
-                            limit: Limit = 200, before_ms: BeforeMs = None) -> list[OrderOut]:
+                            limit: Limit = 200, before_ms: BeforeMs = None) -> Response:
     """Orders placed on the simulated (paper) account, newest first."""
     return await _orders(container, bot_id, symbol, "paper", status, limit, before_ms)
 
@@ -97,30 +99,35 @@ async def list_paper_orders(container: ContainerDep, bot_id: BotIdQuery = None,
 async def list_trades(container: ContainerDep, bot_id: BotIdQuery = None,
                       symbol: SymbolQuery = None, from_ms: FromMs = None, to_ms: ToMs = None,
                       before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-                      limit: Limit = 100) -> TradesPage:
+                      limit: Limit = 100) -> Response:
     """Trades, newest first, with totals over the whole filter (not just the page)."""
     _check_range(from_ms, to_ms)
-    return await container.reads.thread(
-        q.list_trades, container.engine, bot_id=bot_id, symbol=symbol, from_ms=from_ms,
+    return await container.reads.json(
+        TradesPage, q.list_trades, container.engine, bot_id=bot_id, symbol=symbol, from_ms=from_ms,
         to_ms=to_ms, before_id=before_id, limit=limit)
 
 
 @router.get("/signals", response_model=list[SignalOut])
 async def list_signals(container: ContainerDep, bot_id: BotIdQuery = None,
-                       symbol: SymbolQuery = None, limit: Limit = 100) -> list[SignalOut]:
-    return await container.reads.thread(q.list_signals, container.engine, bot_id=bot_id,
-                                        symbol=symbol, limit=limit)
+                       symbol: SymbolQuery = None, limit: Limit = 100) -> Response:
+    return await container.reads.json(list[SignalOut], q.list_signals, container.engine,
+                                      bot_id=bot_id, symbol=symbol, limit=limit)
 
 
 @router.get("/equity", response_model=EquitySeries)
 async def equity(container: ContainerDep, bot_id: BotIdQuery = None, from_ms: FromMs = None,
                  to_ms: ToMs = None,
-                 max_points: Annotated[int, Query(ge=2, le=10_000)] = 2000) -> EquitySeries:
+                 max_points: Annotated[int, Query(ge=2, le=10_000)] = 2000) -> Response:
     """Equity over time (one bot, or all bots summed), thinned to ``max_points``."""
     _check_range(from_ms, to_ms)
-    points = await container.reads.thread(q.equity_history, container.engine, bot_id,
-                                          from_ms, to_ms, max_points)
-    return EquitySeries(bot_id=bot_id, points=points)
+    return await container.reads.json(EquitySeries, _equity_series, container.engine, bot_id,
+                                      from_ms, to_ms, max_points)
+
+
+def _equity_series(engine: Engine, bot_id: str | None, from_ms: int | None, to_ms: int | None,
+                   max_points: int) -> EquitySeries:
+    return EquitySeries(bot_id=bot_id,
+                        points=q.equity_history(engine, bot_id, from_ms, to_ms, max_points))
 
 
 def _state(container: ContainerDep) -> StateOut:
