@@ -314,6 +314,9 @@ class MarketDataHub:
     async def _repair_start(self, series: SeriesKey, state: _SeriesState, initial: bool) -> int:
         market, symbol, interval = series
         step = interval_ms(interval)
+        # REST klines carry no "closed" flag: the client decides it from the server's time.
+        # Ask for it before every repair, so the forming candle is never taken for closed.
+        now = await self._rest.server_time(market)
         if state.last_closed is None and self._store is not None:
             state.last_closed = await self._store.last_closed_open_time(market, symbol, interval)
             if state.last_closed is not None and initial:
@@ -321,7 +324,6 @@ class MarketDataHub:
                          state.last_closed)
         if state.last_closed is not None:
             return state.last_closed + step
-        now = await self._rest.server_time(market)
         if self._history.days is not None:
             span = int(self._history.days * 86_400_000)
         else:

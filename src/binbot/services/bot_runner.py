@@ -461,6 +461,8 @@ class BotRunner:
         replayed = 0
         while True:
             try:
+                # The server's time decides which 1m candle is still forming (never replayed).
+                await self._deps.rest.server_time(s.market)
                 async for page in self._deps.rest.kline_history(s.market, s.symbol, "1m", start):
                     replayed += replayer.feed(page)
             except Exception as e:
