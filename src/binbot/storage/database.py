@@ -27,6 +27,14 @@ DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 SQLITE_BEGIN_OPTION: Final = "binbot_sqlite_begin"
 
 
+class UnsupportedDatabase(ValueError):
+    """binbot stores its data in SQLite or PostgreSQL; other backends are refused up front."""
+
+    def __init__(self, dialect_name: str) -> None:
+        super().__init__(f"unsupported database {dialect_name!r}: binbot stores its data in "
+                         "SQLite (the default) or PostgreSQL (database.url)")
+
+
 def sqlite_url(path: Path) -> str:
     """The SQLAlchemy URL of a SQLite file."""
     return f"sqlite:///{path.resolve()}"
@@ -58,7 +66,10 @@ def make_engine(
     ``pg_schema`` puts PostgreSQL sessions on that ``search_path`` (tests use a schema each).
     """
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise UnsupportedDatabase(backend)
+    if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads)

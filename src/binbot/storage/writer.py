@@ -29,6 +29,7 @@ from sqlalchemy.sql.dml import Insert
 from binbot.config.settings import DatabaseSettings
 from binbot.storage.database import (
     Synchronous,
+    UnsupportedDatabase,
     begin_write,
     set_synchronous,
     write_transaction,
@@ -92,7 +93,7 @@ def upsert_statement(table: Table, dialect_name: str) -> Insert:
         if not values:
             return pg_stmt.on_conflict_do_nothing(index_elements=keys)
         return pg_stmt.on_conflict_do_update(index_elements=keys, set_=values)
-    raise NotImplementedError(f"upserts are not implemented for {dialect_name!r}")
+    raise UnsupportedDatabase(dialect_name)
 
 
 def _dedupe(table: Table, batches: Sequence[Sequence[Row]]) -> list[Row]:

@@ -71,3 +71,10 @@ def test_write_transaction_takes_the_write_lock_up_front(tmp_path: Path) -> None
             assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 0
     first.dispose()
     second.dispose()
+
+
+def test_an_unsupported_database_is_refused_up_front() -> None:
+    from binbot.storage.database import UnsupportedDatabase, make_engine
+
+    with pytest.raises(UnsupportedDatabase, match=r"SQLite .* or PostgreSQL"):
+        make_engine("mysql+pymysql://root@127.0.0.1/test")

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -55,7 +56,7 @@ class UserStreamOptions:
     recv_window_ms: int = 5000
 
 
-class _Stream:
+class _Stream(ABC):
     """The supervisor loop shared by both venues; subclasses open and prepare the socket."""
 
     market: Market
@@ -85,14 +86,16 @@ class _Stream:
             await asyncio.wait([task])
         await self._after_close()
 
-    async def _after_close(self) -> None:
+    async def _after_close(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Venue-specific cleanup (the listenKey DELETE)."""
 
+    @abstractmethod
     async def _open(self) -> aiohttp.ClientWebSocketResponse:
-        raise NotImplementedError
+        """Connect (USD-M: the /private URL with a listenKey; spot: the WS API)."""
 
-    async def _prepare(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        """Run after connecting, before data flows (the spot subscription)."""
+    async def _prepare(self, ws: aiohttp.ClientWebSocketResponse) -> None:  # noqa: B027
+        """Optional hook, no-op by default: run after connecting, before data flows
+        (the spot subscription)."""
 
     def _on_signal(self, item: UserItem) -> str | None:
         """A reason to reconnect, or None to hand the item to the sink."""
