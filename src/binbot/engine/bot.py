@@ -343,7 +343,18 @@ class BotCore:
             self.risk_monitor.on_candle(candle.high, candle.low, candle.close)
             self._sync_risk()
         if self._status is BotStatus.RUNNING:
-            self._call("on_candle", self._strategy.on_candle, candle)
+            # ``_call`` inlined: this runs for every closed candle of every backtest.
+            was_in_hook = self._in_hook
+            self._in_hook = True
+            try:
+                self._strategy.on_candle(candle)
+            except Exception as e:
+                self._guard.failed("on_candle", e)
+            else:
+                if self._guard.errors:
+                    self._guard.succeeded()
+            finally:
+                self._in_hook = was_in_hook
         if self._pending:
             self._drain()
 

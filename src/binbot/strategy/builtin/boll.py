@@ -148,6 +148,7 @@ class Boll(Strategy):
 
     def on_start(self) -> None:
         self._shorts = self.market is not Market.SPOT
+        self._is_ready = False
         self._bands = BollingerBands(self._n, self.params.k, self.params.ddof)
         for close in self.candles.close[-(self._n - 1) :].tolist():
             self._bands.update(close)
@@ -228,8 +229,10 @@ class Boll(Strategy):
     def _refresh_tail(self) -> None:
         """``a`` and ``u*`` from the closed part of the window: the bands object already
         keeps its mean and squared-deviation sum (the very numbers ``peek`` uses)."""
-        # Readiness changes only when a candle closes (then this runs) or at a restart.
-        self._is_ready = ready = self._ready()
+        # Readiness changes only when a candle closes (then this runs) or at a restart
+        # (``on_start`` resets it); once ready it stays so, the candle series never shrinks.
+        ready = self._is_ready or self._ready()
+        self._is_ready = ready
         if not ready:
             self._threshold = _INF
             self.quiet_low, self.quiet_high = -_INF, _INF
