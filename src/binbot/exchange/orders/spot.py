@@ -22,12 +22,12 @@ from binbot.domain.market import Market
 from binbot.exchange.accounts import AccountSpec
 from binbot.exchange.decimals import ZERO, floor_to
 from binbot.exchange.orders import filters, spot_wire
+from binbot.exchange.orders.lookup import find_order
 from binbot.exchange.orders.model import Fill, Order, limit_crossed, triggers
 from binbot.exchange.orders.params import (
     SPOT_CLIENT_ID_RE,
     client_id,
     decimal_param,
-    int_param,
     mandatory,
     optional,
     side_param,
@@ -66,23 +66,7 @@ class SpotBook:
         return any(o.symbol == symbol for o in self.open_orders.values())
 
     def find_order(self, params: Mapping[str, str]) -> Order:
-        symbol = mandatory(params, "symbol")
-        self.view.rules(symbol)
-        order_id = int_param(params, "orderId")
-        client = optional(params, "origClientOrderId")
-        if order_id is None and client is None:
-            raise BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but "
-                                      "both were empty/null!")
-        if order_id is not None:
-            order = self.orders.get(order_id)
-            if order is not None and order.symbol == symbol and (
-                    client is None or order.client_order_id == client):
-                return order
-        else:
-            for order in reversed(self.orders.values()):
-                if order.symbol == symbol and order.client_order_id == client:
-                    return order
-        raise BinanceError(-2013, "Order does not exist.")
+        return find_order(self.orders, self.view, params)
 
     def balance(self, asset: str) -> tuple[Decimal, Decimal]:
         return self.free.get(asset, ZERO), self.locked.get(asset, ZERO)

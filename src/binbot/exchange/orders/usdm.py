@@ -25,6 +25,7 @@ from binbot.domain.market import Market
 from binbot.exchange.accounts import AccountSpec
 from binbot.exchange.decimals import ZERO
 from binbot.exchange.orders import filters, usdm_wire
+from binbot.exchange.orders.lookup import find_order
 from binbot.exchange.orders.model import AlgoOrder, Fill, Order, limit_crossed, triggers
 from binbot.exchange.orders.params import (
     USDM_CLIENT_ID_RE,
@@ -93,24 +94,7 @@ class FuturesBook:
             a.symbol == symbol for a in self.open_algos.values())
 
     def find_order(self, params: Mapping[str, str]) -> Order:
-        symbol = mandatory(params, "symbol")
-        self.view.rules(symbol)
-        order_id = int_param(params, "orderId")
-        client = optional(params, "origClientOrderId")
-        if order_id is None and client is None:
-            raise BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but "
-                                      "both were empty/null!")
-        if order_id is not None:
-            order = self.orders.get(order_id)
-            if order is not None and order.symbol == symbol and (
-                    client is None or order.client_order_id == client):
-                return order
-        else:
-            # The most recent order with this client id (ids may be reused after a fill).
-            for order in reversed(self.orders.values()):
-                if order.symbol == symbol and order.client_order_id == client:
-                    return order
-        raise BinanceError(-2013, "Order does not exist.")
+        return find_order(self.orders, self.view, params)
 
     def find_algo(self, params: Mapping[str, str]) -> AlgoOrder:
         algo_id = int_param(params, "algoId")
