@@ -16,12 +16,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import Scope
 
 from binbot import __version__
 from binbot.api.backtest_jobs import BacktestRunner
+from binbot.api.cached_responses import CachedReads
 from binbot.api.container import ApiContainer
 from binbot.api.db_feed import DbFeed
-from binbot.api.deps import require_auth
+from binbot.api.deps import identify, require_auth
 from binbot.api.idempotency import IdempotencyCache
 from binbot.api.middleware import BodyLimit, SecurityHeaders
 from binbot.api.read_cache import ForgetReadsOnWrites
@@ -84,6 +86,11 @@ def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
+def _may_read(scope: Scope) -> bool:
+    """``require_auth`` for a GET (no CSRF check applies), on a raw ASGI scope."""
+    return identify(Request(scope)) is not None
+
+
 def create_app(container: ApiContainer) -> FastAPI:
     """The API and dashboard. Starts the database feed (if enabled) while it runs."""
     check_bind(container)
@@ -123,8 +130,10 @@ def create_app(container: ApiContainer) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(Exception, _internal_error)
 
-    # Added last = outermost: host check first, then size limit, CORS, headers, compression.
+    # Added last = outermost: host check first, then size limit, CORS, headers, cached reads
+    # (kept as compressed, so outside compression), compression.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(CachedReads, reads=container.reads, authenticated=_may_read)
     app.add_middleware(ForgetReadsOnWrites, reads=container.reads)
     app.add_middleware(SecurityHeaders)
     origins = list(container.settings.api.cors_origins)

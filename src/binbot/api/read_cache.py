@@ -12,19 +12,32 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Response
 from pydantic import TypeAdapter
 
+from binbot.api import cached_responses
+
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    created: float
+    generation: int
+    future: asyncio.Future[Any]
 
 
 class ReadCache:
     def __init__(self, ttl_s: float, max_entries: int = 512) -> None:
         self.ttl_s = ttl_s
         self._max = max_entries
-        self._entries: OrderedDict[Hashable, tuple[float, asyncio.Future[Any]]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        # Whole responses of the JSON reads, served by ``CachedReads`` without FastAPI.
+        self.responses = cached_responses.ResponseStore(max_entries)
+        self.generation = 0  # bumped by ``clear``: what was computed before is not kept after
         self.hits = 0
         self.misses = 0
 
@@ -33,26 +46,30 @@ class ReadCache:
 
         The key is the function and its arguments after the first (the engine or container).
         """
+        value: T = (await self._shared(fn, args, kwargs))[1]
+        return value
+
+    async def _shared(self, fn: Callable[..., Any], args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> tuple[_Entry | None, Any]:
+        """The value and the entry it is kept in (``None`` with the cache off)."""
         if self.ttl_s <= 0:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return None, await asyncio.to_thread(fn, *args, **kwargs)
         key = (fn, tuple(map(repr, args[1:])), tuple(sorted((k, repr(v))
                                                             for k, v in kwargs.items())))
         now = time.monotonic()
         found = self._entries.get(key)
-        if found is not None and now - found[0] < self.ttl_s and not (
-                found[1].done() and found[1].exception() is not None):
+        if found is not None and now - found.created < self.ttl_s and not (
+                found.future.done() and found.future.exception() is not None):
             self.hits += 1
             self._entries.move_to_end(key)
-            result: T = await asyncio.shield(found[1])
-            return result
-        self.misses += 1
-        future: asyncio.Future[Any] = asyncio.ensure_future(
-            asyncio.to_thread(fn, *args, **kwargs))
-        self._entries[key] = (now, future)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
-        value: T = await asyncio.shield(future)
-        return value
+        else:
+            self.misses += 1
+            found = _Entry(now, self.generation, asyncio.ensure_future(
+                asyncio.to_thread(fn, *args, **kwargs)))
+            self._entries[key] = found
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return found, await asyncio.shield(found.future)
 
     async def json(self, model: Any, fn: Callable[..., Any], *args: Any,
                    **kwargs: Any) -> Response:
@@ -64,12 +81,16 @@ class ReadCache:
             return adapter.dump_json(adapter.validate_python(fn(*a, **k), from_attributes=True))
 
         render.__qualname__ = f"render:{getattr(fn, '__qualname__', fn)}"
-        body = await self.thread(_Keyed(fn, render), *args, **kwargs)
+        entry, body = await self._shared(_Keyed(fn, render), args, kwargs)
+        if entry is not None:
+            cached_responses.note(self, entry.generation, entry.created + self.ttl_s)
         return Response(content=body, media_type="application/json")
 
     def clear(self) -> None:
         """Forget everything (after a control changed what the reads would show)."""
+        self.generation += 1
         self._entries.clear()
+        self.responses.clear()
 
 
 class _Keyed:

@@ -23,7 +23,7 @@ class LoginIn(In):
     token: str = Field(min_length=1, max_length=512)
 
 
-def _limiter(request: Request) -> LoginLimiter:
+async def _limiter(request: Request) -> LoginLimiter:
     limiter: LoginLimiter = request.app.state.login_limiter
     return limiter
 
