@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 
+from binbot.domain.market import Market
 from binbot.storage.candle_table import candles
+from binbot.storage.candles import SqlCandleStore
 from binbot.storage.migrate import (
     SchemaTooNew,
     alembic_config,
@@ -14,6 +17,7 @@ from binbot.storage.migrate import (
     head_revisions,
     upgrade,
 )
+from binbot.storage.packed import PACKED_COLUMNS, pack_values
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -70,9 +74,12 @@ def test_candles_table_matches_the_migration(engine: Engine) -> None:
     columns = {c["name"]: c for c in inspect(engine).get_columns("candles")}
     assert set(columns) == {c.name for c in candles.columns}
     for column in candles.columns:
-        assert columns[column.name]["nullable"] is False
+        # packed is NULL in rows written without binbot (read through the columns then)
+        assert columns[column.name]["nullable"] is (column.name == "packed"), column.name
     pk = inspect(engine).get_pk_constraint("candles")["constrained_columns"]
     assert pk == ["market", "symbol", "interval", "open_time"]
+    indexes = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("candles")}
+    assert indexes == {i.name: [c.name for c in i.columns] for i in candles.indexes}
 
 
 def test_unknown_newer_revision_is_refused(engine: Engine) -> None:
@@ -110,3 +117,31 @@ def test_0003_moves_leverage_out_of_the_risk_column(empty_engine: Engine) -> Non
     loads = __import__("json").loads
     assert [loads(r) if isinstance(r, str) else r for r in (rows["a"][1], rows["b"][1])] == [
         {"stop_loss_pct": 2}, {}]
+
+
+def test_0004_packs_every_existing_candle(empty_engine: Engine) -> None:
+    upgrade(empty_engine, "0003")
+    extremes = [1.7976931348623157e308, 5e-324, -0.0, float("inf"), float("-inf"), -2.5, 1e-300]
+    with empty_engine.begin() as connection:
+        for i in range(40):
+            x = extremes[i % len(extremes)]
+            connection.execute(candles.insert(), {
+                "market": "usdm", "symbol": "BTCUSDT", "interval": "1m",
+                "open_time": i * 60_000 - 2**40, "close_time": i * 60_000 + 59_999,
+                "open": x, "high": 2.0 + i, "low": -x, "close": 1.5 * i, "volume": 3.0,
+                "quote_volume": 1 / (i + 1), "trades": 2**62 + i, "taker_buy_volume": x,
+                "taker_buy_quote_volume": 0.1, "closed": i % 3 != 0})
+    upgrade(empty_engine, "0004")
+    names = list(PACKED_COLUMNS)
+    with empty_engine.connect() as connection:
+        rows = connection.execute(select(*(candles.c[n] for n in names), candles.c.packed)
+                                  .order_by(candles.c.open_time)).all()
+    assert len(rows) == 40
+    for row in rows:
+        # The bytes binbot's writers produce, from the values the columns hold.
+        assert row.packed == pack_values(*row[:-1])
+    store = SqlCandleStore(empty_engine)
+    arrays = store.read_arrays(Market.USDM, "BTCUSDT", "1m")
+    for name in names:
+        assert np.array_equal(arrays.as_dict()[name],
+                              np.array([getattr(r, name) for r in rows])), name
