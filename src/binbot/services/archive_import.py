@@ -22,10 +22,16 @@ from binbot.domain.market import Market
 from binbot.services.kline_archive import ArchiveFormatError, KlineColumns, read_kline_file
 from binbot.storage.candle_table import ALL_COLUMNS, KEY_COLUMNS, VALUE_COLUMNS
 from binbot.storage.database import write_transaction
+from binbot.storage.packed import PACKED_COLUMNS, POSTGRES_PACK_SQL, pack_columns
 
-# Rows per multi-row INSERT: 64 rows x 15 columns stays under SQLite's 32766-parameter limit
-# and PostgreSQL's 65535, and runs the statement a 64th as often as one row per execute.
+# Rows per multi-row INSERT: 4 + 64 x 12 parameters stays under SQLite's 32766 limit, and
+# runs the statement a 64th as often as one row per execute.
 _ROWS_PER_STATEMENT: Final = 64
+# The same for every row of a file: bound once per statement (SQLite's numbered ?1..?4), so
+# each row binds only its own 12 values. That saves about what the packed BLOB costs to store.
+_FILE_COLUMNS: Final = ("market", "symbol", "interval", "closed")
+_ROW_COLUMNS: Final = (*(name for name in ALL_COLUMNS if name not in (*_FILE_COLUMNS, "packed")),
+                       "packed")  # last: PostgreSQL's COPY leaves it out
 _IMPORT_CACHE_KIB: Final = -65_536  # negative: KiB (64 MiB) rather than pages
 
 
@@ -51,13 +57,17 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f'"{name}"' for name in names)
 
 
-def upsert_sql(dialect_name: str, rows: int = 1) -> str:
-    """Multi-row ``INSERT ... ON CONFLICT DO UPDATE`` for ``candles`` in the driver's style."""
-    marker = "?" if dialect_name == "sqlite" else "%s"
-    one = "(" + ", ".join([marker] * len(ALL_COLUMNS)) + ")"
+def upsert_sql(rows: int = 1) -> str:
+    """SQLite multi-row ``INSERT ... ON CONFLICT DO UPDATE`` of ``rows`` candles: parameters
+    ``?1..?4`` are the file's constants (``_FILE_COLUMNS``), then each row's ``_ROW_COLUMNS``."""
+    width, first = len(_ROW_COLUMNS), len(_FILE_COLUMNS) + 1
+    constants = ", ".join(f"?{i}" for i in range(1, first))
+    values = ", ".join(
+        f"({constants}, " + ", ".join(f"?{first + r * width + i}" for i in range(width)) + ")"
+        for r in range(rows))
     updates = ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS)
     return (
-        f"INSERT INTO candles ({_quoted(ALL_COLUMNS)}) VALUES {', '.join([one] * rows)} "  # noqa: S608
+        f"INSERT INTO candles ({_quoted(_FILE_COLUMNS + _ROW_COLUMNS)}) VALUES {values} "  # noqa: S608
         f"ON CONFLICT ({_quoted(KEY_COLUMNS)}) DO UPDATE SET {updates}"
     )
 
@@ -67,27 +77,26 @@ class PreparedFile:
     """A validated file with its statement parameters built (work that can run in a thread)."""
 
     columns: KlineColumns
-    blocks: list[list[Any]]  # one flat parameter list per multi-row statement
-    tail: list[list[Any]]  # the remaining rows, one parameter list each
+    constants: list[Any]  # the values of _FILE_COLUMNS
+    blocks: list[list[Any]]  # per multi-row statement: the constants, then each row's values
+    tail: list[list[Any]]  # the remaining rows: the constants, then the row's values
 
 
 def prepare(columns: KlineColumns) -> PreparedFile:
     n = len(columns)
+    values = {name: getattr(columns, name) for name in PACKED_COLUMNS if name != "closed"}
+    # Archive files hold finished candles only.
+    constants: list[Any] = [columns.market.value, columns.symbol, columns.interval, True]
     # One object array filled column by column, then cut into statement-sized rows: much
     # faster than building and flattening a tuple per candle.
-    table = np.empty((n, len(ALL_COLUMNS)), dtype=object)
-    table[:, 0] = columns.market.value
-    table[:, 1] = columns.symbol
-    table[:, 2] = columns.interval
-    values = (columns.open_time, columns.close_time, columns.open, columns.high, columns.low,
-              columns.close, columns.volume, columns.quote_volume, columns.trades,
-              columns.taker_buy_volume, columns.taker_buy_quote_volume)
-    for index, array in enumerate(values, start=3):
-        table[:, index] = array.tolist()
-    table[:, len(ALL_COLUMNS) - 1] = True  # archive files hold finished candles only
+    table = np.empty((n, len(_ROW_COLUMNS)), dtype=object)
+    for index, name in enumerate(_ROW_COLUMNS[:-1]):
+        table[:, index] = values[name].tolist()
+    table[:, -1] = pack_columns({**values, "closed": True}, n)
     whole = n - n % _ROWS_PER_STATEMENT
-    blocks = table[:whole].reshape(-1, _ROWS_PER_STATEMENT * len(ALL_COLUMNS)).tolist()
-    return PreparedFile(columns, blocks, table[whole:].tolist())
+    blocks = table[:whole].reshape(-1, _ROWS_PER_STATEMENT * len(_ROW_COLUMNS)).tolist()
+    return PreparedFile(columns, constants, [constants + block for block in blocks],
+                        [constants + row for row in table[whole:].tolist()])
 
 
 def _count(connection: Connection, columns: KlineColumns) -> int:
@@ -121,29 +130,28 @@ def _insert_sqlite(cursor: Any, prepared: PreparedFile) -> None:
     cursor.execute(f"PRAGMA cache_size = {_IMPORT_CACHE_KIB}")
     try:
         if prepared.blocks:
-            cursor.executemany(upsert_sql("sqlite", _ROWS_PER_STATEMENT), prepared.blocks)
+            cursor.executemany(upsert_sql(_ROWS_PER_STATEMENT), prepared.blocks)
         if prepared.tail:
-            cursor.executemany(upsert_sql("sqlite"), prepared.tail)
+            cursor.executemany(upsert_sql(), prepared.tail)
     finally:
         cursor.execute(f"PRAGMA cache_size = {int(cache_pages)}")
 
 
 def _copy_postgres(cursor: Any, prepared: PreparedFile) -> None:
     # COPY into a session-private staging table, then one set-based upsert: far fewer round
-    # trips than INSERT statements.
-    width = len(ALL_COLUMNS)
+    # trips than INSERT statements. PostgreSQL packs the values itself (no BLOBs to send).
+    copied = _FILE_COLUMNS + _ROW_COLUMNS[:-1]  # all but packed, the last one
+    width, skip = len(_ROW_COLUMNS), len(_FILE_COLUMNS)
     cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS candles_import "
                    "(LIKE candles INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    with cursor.copy(f"COPY candles_import ({_quoted(ALL_COLUMNS)}) FROM STDIN") as copy:
-        for block in prepared.blocks:
-            for start in range(0, len(block), width):
-                copy.write_row(block[start:start + width])
-        for row in prepared.tail:
-            copy.write_row(row)
+    with cursor.copy(f"COPY candles_import ({_quoted(copied)}) FROM STDIN") as copy:
+        for block in (*prepared.blocks, *prepared.tail):
+            for start in range(skip, len(block), width):
+                copy.write_row(prepared.constants + block[start:start + width - 1])
     updates = ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS)
     cursor.execute(
-        f"INSERT INTO candles ({_quoted(ALL_COLUMNS)}) "  # noqa: S608 - constant names only
-        f"SELECT {_quoted(ALL_COLUMNS)} FROM candles_import "
+        f"INSERT INTO candles ({_quoted((*copied, 'packed'))}) "  # noqa: S608 - constants only
+        f"SELECT {_quoted(copied)}, {POSTGRES_PACK_SQL} FROM candles_import "
         f"ON CONFLICT ({_quoted(KEY_COLUMNS)}) DO UPDATE SET {updates}")
     cursor.execute("TRUNCATE candles_import")
 

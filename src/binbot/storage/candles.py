@@ -3,12 +3,16 @@
 Writes go through the database's ``Writer`` (batched upserts). Reads are plain functions
 (``read_*``) that block; async callers use the coroutine twins, which run them in a worker
 thread. Time ranges are half-open: ``start_ms <= open_time < end_ms``; ``None`` is unbounded.
+
+Bulk reads take every value from ``candles.packed`` (see ``packed.py``), and read column by
+column only a range where some row lacks it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -20,12 +24,21 @@ from sqlalchemy import Engine
 from binbot.domain.candle import Candle
 from binbot.domain.market import Market, interval_ms, interval_start
 from binbot.storage.candle_table import candles as candles_table
-from binbot.storage.database import sqlite_path, write_transaction
-from binbot.storage.fast_read import Columns, fetch_columns_parallel, placeholder
+from binbot.storage.database import is_sqlite, sqlite_path, write_transaction
+from binbot.storage.fast_read import (
+    Columns,
+    fetch_aggregated_blobs,
+    fetch_columns_parallel,
+    fetch_joined_blobs,
+    placeholder,
+)
+from binbot.storage.packed import PACKED_DTYPE, PACKED_SIZE, pack_values, unpack
 from binbot.storage.writer import Writer, upsert_rows
 
 if TYPE_CHECKING:  # pandas costs ~90 MB of RSS: imported only when a frame is asked for
     import pandas as pd
+
+log = logging.getLogger(__name__)
 
 Array = np.ndarray[Any, Any]
 
@@ -43,10 +56,14 @@ _DTYPES: Final[dict[str, np.dtype[Any]]] = {
     "taker_buy_quote_volume": np.dtype(np.float64),
     "closed": np.dtype(np.bool_),
 }
-# Below this many rows one query is as fast as two slices. Two threads are enough: the second
-# one only overlaps SQLite's scan (GIL released) with the first one's object conversion.
+# Column-by-column reads (rows without packed): below this many rows one query is as fast as
+# two slices. Two threads are enough: the second one only overlaps SQLite's scan (GIL
+# released) with the first one's object conversion. Packed reads gain nothing from threads.
 _PARALLEL_MIN_ROWS: Final = 200_000
 _MAX_READ_THREADS: Final = 2
+# PostgreSQL returns packed rows aggregated, this many per bytea value (89 MiB: far below the
+# 1 GB a value may hold).
+_PG_ROWS_PER_AGGREGATE: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -106,6 +123,10 @@ def candle_to_row(candle: Candle) -> dict[str, Any]:
         "taker_buy_volume": candle.taker_buy_volume,
         "taker_buy_quote_volume": candle.taker_buy_quote_volume,
         "closed": candle.closed,
+        "packed": pack_values(candle.open_time, candle.close_time, candle.open, candle.high,
+                              candle.low, candle.close, candle.volume, candle.quote_volume,
+                              candle.trades, candle.taker_buy_volume,
+                              candle.taker_buy_quote_volume, candle.closed),
     }
 
 
@@ -244,17 +265,73 @@ class SqlCandleStore:
                      columns: Sequence[str] = ("open_time", "open", "high", "low", "close",
                                                "volume"),
                      start_ms: int | None = None, end_ms: int | None = None) -> Columns:
-        """Only some columns (default: time and OHLCV), which reads proportionally faster."""
+        """Only some columns (default: time and OHLCV): from ``packed``, or column by column
+        when a row in the range lacks it."""
         unknown = [name for name in columns if name not in _DTYPES]
         if unknown:
             raise ValueError(f"unknown candle columns {unknown}; known: {', '.join(_DTYPES)}")
         dtypes = {name: _DTYPES[name] for name in columns}
+        packed = self._read_packed(market, symbol, interval, start_ms, end_ms)
+        if packed is not None:
+            return unpack(packed, dtypes)
         select = ", ".join(f'"{name}"' for name in dtypes)
         queries = [
             (f"SELECT {select} FROM candles WHERE {where} ORDER BY open_time", params)  # noqa: S608
             for where, params in self._slices(market, symbol, interval, start_ms, end_ms)
         ]
         return fetch_columns_parallel(self._engine, queries, dtypes, workers=len(queries))
+
+    def _read_packed(self, market: Market, symbol: str, interval: str, start_ms: int | None,
+                     end_ms: int | None) -> bytes | None:
+        """The range's ``packed`` BLOBs joined, or ``None`` if a row lacks one (then the caller
+        reads the columns)."""
+        where, params = self._where(market, symbol, interval, start_ms, end_ms)
+        # The partial index holds only rows without packed; SQLite must be told to use it.
+        hint = " INDEXED BY ix_candles_unpacked" if is_sqlite(self._engine) else ""
+        unpacked = f"SELECT 1 FROM candles{hint} WHERE {where} AND packed IS NULL LIMIT 1"  # noqa: S608
+        with self._engine.connect() as connection:
+            if connection.exec_driver_sql(unpacked, tuple(params)).first() is not None:
+                return None
+        if is_sqlite(self._engine):
+            found = fetch_joined_blobs(
+                self._engine, f"SELECT packed FROM candles WHERE {where} ORDER BY open_time",  # noqa: S608
+                params)
+        else:
+            found = self._read_packed_postgres(market, symbol, interval, start_ms, end_ms)
+        if found is None:  # a row without packed arrived after the check
+            return None
+        rows, joined = found
+        if len(joined) != rows * PACKED_SIZE:
+            log.warning("candles %s %s %s: packed values of the wrong size; reading columns",
+                        Market(market).value, symbol, interval)
+            return None
+        return joined
+
+    def _read_packed_postgres(self, market: Market, symbol: str, interval: str,
+                              start_ms: int | None, end_ms: int | None
+                              ) -> tuple[int, bytes] | None:
+        """``(rows, joined BLOBs)`` aggregated ``_PG_ROWS_PER_AGGREGATE`` rows at a time.
+
+        ``string_agg`` keeps its input's order in practice but not by promise; ``unpack``
+        checks the order (the open time is inside each BLOB) and sorts if it must.
+        """
+        parts: list[bytes] = []
+        total = 0
+        start = start_ms
+        while True:
+            where, params = self._where(market, symbol, interval, start, end_ms)
+            rows, present, joined = fetch_aggregated_blobs(
+                self._engine,
+                "SELECT count(*), count(packed), string_agg(packed, ''::bytea) FROM ("  # noqa: S608
+                f"SELECT packed FROM candles WHERE {where} ORDER BY open_time "
+                f"LIMIT {_PG_ROWS_PER_AGGREGATE}) AS chunk", params)
+            if present != rows:
+                return None
+            total += rows
+            parts.append(joined)
+            if rows < _PG_ROWS_PER_AGGREGATE or len(joined) != rows * PACKED_SIZE:
+                return total, b"".join(parts)
+            start = int(np.frombuffer(joined, dtype=PACKED_DTYPE)["open_time"].max()) + 1
 
     def _slices(self, market: Market, symbol: str, interval: str, start_ms: int | None,
                 end_ms: int | None) -> list[tuple[str, list[Any]]]:
