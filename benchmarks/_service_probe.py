@@ -33,13 +33,16 @@ SOURCES = ["FILUSDT-1m-2025-04.csv.gz", "AVAXUSDT-1m-2026-04.csv.gz", "DOTUSDT-1
 class Probe:
     received: dict[tuple[bytes, int], int] = field(default_factory=dict)
     decided: list[float] = field(default_factory=list)  # us, every trade x every bot
+    decided_at: list[int] = field(default_factory=list)  # perf_counter_ns of each decision
     fills_decided: list[float] = field(default_factory=list)
     fills_recorded: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    cpu_s: float = 0.0  # this process's CPU time (every thread) over the measured seconds
     trades_seen: int = 0
 
     def reset(self) -> None:
         self.decided.clear()
+        self.decided_at.clear()
         self.fills_decided.clear()
         self.fills_recorded.clear()
 
@@ -118,12 +121,14 @@ async def run_probe(*, bots: int, speed: float, seconds: float, interval: str = 
             await asyncio.sleep(5.0)
             probe.reset()
             process = psutil.Process()
+            cpu_start = sum(process.cpu_times()[:2])
             if during is not None:
                 load = asyncio.create_task(during(f"http://127.0.0.1:{api_port}",
                                                   "bench-token-5f2c9d81e7a4", probe))
             for _ in range(int(seconds)):
                 await asyncio.sleep(1.0)
                 probe.rss_mb.append(process.memory_info().rss / 2**20)
+            probe.cpu_s = sum(process.cpu_times()[:2]) - cpu_start
             if during is not None:
                 await load
             stop.set()
@@ -147,7 +152,9 @@ def _instrument(handle: ServiceHandle, probe: Probe) -> None:
             _on(time_ms, price)
             start = probe.received.get((_s, time_ms))
             if start is not None:
-                probe.decided.append((time.perf_counter_ns() - start) / 1000)
+                now = time.perf_counter_ns()
+                probe.decided.append((now - start) / 1000)
+                probe.decided_at.append(now)
 
         def on_bot_event(event: Any, *, _on=on_event, _s=symbol, _f=fills) -> None:
             if isinstance(event, FillRecorded):
