@@ -94,8 +94,12 @@ def prepare(columns: KlineColumns) -> PreparedFile:
         table[:, index] = values[name].tolist()
     table[:, -1] = pack_columns({**values, "closed": True}, n)
     whole = n - n % _ROWS_PER_STATEMENT
-    blocks = table[:whole].reshape(-1, _ROWS_PER_STATEMENT * len(_ROW_COLUMNS)).tolist()
-    return PreparedFile(columns, constants, [constants + block for block in blocks],
+    # Each statement's parameters: the constants, then its rows (copied as pointers, in C).
+    per_block = _ROWS_PER_STATEMENT * len(_ROW_COLUMNS)
+    blocks = np.empty((whole // _ROWS_PER_STATEMENT, len(constants) + per_block), dtype=object)
+    blocks[:, :len(constants)] = constants
+    blocks[:, len(constants):] = table[:whole].reshape(blocks.shape[0], per_block)
+    return PreparedFile(columns, constants, blocks.tolist(),
                         [constants + row for row in table[whole:].tolist()])
 
 

@@ -44,8 +44,9 @@ def candle(i: int, close: float = 10.0, *, closed: bool = True) -> Candle:
 
 
 @st.composite
-def candle_lists(draw: st.DrawFn) -> list[Candle]:
-    times = draw(st.lists(st.integers(-(2**62), 2**62), min_size=1, max_size=30, unique=True))
+def candle_lists(draw: st.DrawFn, min_size: int = 1, max_size: int = 30) -> list[Candle]:
+    times = draw(st.lists(st.integers(-(2**62), 2**62), min_size=min_size, max_size=max_size,
+                          unique=True))
     return [Candle(Market.USDM, "BTCUSDT", "1m", t, draw(st.integers(-(2**63), 2**63 - 1)),
                    *draw(st.tuples(*[FLOATS] * 6)), draw(st.integers(0, 2**63 - 1)),
                    draw(FLOATS), draw(FLOATS), draw(st.booleans()))
@@ -98,7 +99,7 @@ def test_written_candles_read_back_identical_via_packed_and_columns(
 
 @settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(written=candle_lists())
+@given(written=candle_lists(1, 150))  # more than one 64-row statement, and a tail
 def test_bulk_import_packs_the_same_bytes(engine: Engine, written: list[Candle]) -> None:
     clear(engine)
     columns = KlineColumns(
