@@ -141,5 +141,7 @@ class CachedReads:
                 or slot.generation != self.reads.generation):
             return
         headers: Any = start.get("headers", [])
+        if any(name.lower() == b"set-cookie" for name, _ in headers):
+            return  # a cookie is meant for this client only: never replay it to others
         self.reads.responses.put(key, _Kept(slot.expires, list(headers),
                                             bytes(bodies[0]["body"])))

@@ -77,11 +77,13 @@ def _value(_engine: object) -> dict[str, int]:
     return {"n": 1}
 
 
-def _app(reads: ReadCache, clear_while_answering: bool = False) -> Any:
+def _app(reads: ReadCache, clear_while_answering: bool = False, cookie: bool = False) -> Any:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         response = await reads.json(dict[str, int], _value, None)
         if clear_while_answering:
             reads.clear()  # a write lands while this read is being answered
+        if cookie:
+            response.set_cookie("session", "for-this-client-only")
         await response(scope, receive, send)
     return app
 
@@ -126,3 +128,12 @@ async def test_off_when_the_read_cache_is_off() -> None:
     reads = ReadCache(0)
     await _get(CachedReads(_app(reads), reads, lambda _s: True))
     assert len(reads.responses) == 0
+
+
+async def test_an_answer_setting_a_cookie_is_never_replayed() -> None:
+    reads = ReadCache(60)
+    sent = await _get(CachedReads(_app(reads, cookie=True), reads, lambda _s: True))
+    assert any(name == b"set-cookie" for name, _ in sent[0]["headers"])
+    assert len(reads.responses) == 0
+    await _get(CachedReads(_app(reads), reads, lambda _s: True))
+    assert len(reads.responses) == 1
