@@ -1,8 +1,9 @@
 """What a backtest records while it runs, and the trade lists it derives afterwards.
 
-During the replay the ledger only notes that a fill happened (the bot's ``FillRecorded``
-event) and, at the next equity sample, re-reads the portfolio's equity terms as floats, so the
-equity curve costs one multiply-add per sample instead of Decimal arithmetic.
+During the replay the ledger re-reads the portfolio's equity terms as floats at an equity
+sample after a fill or a funding payment (``Portfolio.changes`` moved), so the equity curve
+costs one multiply-add per sample instead of Decimal arithmetic. The bot runs without an event
+sink: it builds no per-order events at all.
 
 After the replay, the portfolio's trade legs (open_long, close_long, open_short, close_short;
 a reversal is a close then an open) become the trade list, the round trips for the metrics and
@@ -18,10 +19,8 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from binbot.backtest.metrics import TradeRecord
-from binbot.domain.orders import OrderStatus
 from binbot.domain.positions import TradeKind
 from binbot.domain.positions import TradeRecord as Leg
-from binbot.engine.events import BotEvent, FillRecorded, OrderUpdated
 from binbot.engine.portfolio import Portfolio
 
 _CLOSES = (TradeKind.CLOSE_LONG, TradeKind.CLOSE_SHORT)
@@ -48,12 +47,11 @@ class Trade:
 class Ledger:
     """Float equity terms of one running backtest (see the module docstring)."""
 
-    __slots__ = ("_portfolio", "base", "dirty", "entry", "qty", "rejected")
+    __slots__ = ("_portfolio", "base", "entry", "qty", "seen")
 
     def __init__(self, capital: Decimal) -> None:
         self._portfolio: Portfolio | None = None
-        self.dirty = False
-        self.rejected = 0  # orders the risk gate or the simulator refused
+        self.seen = 0  # the portfolio's ``changes`` when the terms were last read
         # equity = base + qty * (price - entry), all floats
         self.base = float(capital)
         self.qty = 0.0
@@ -64,26 +62,25 @@ class Ledger:
         self._portfolio = portfolio
         self.refresh()
 
-    def on_event(self, event: BotEvent) -> None:
-        """The bot's event sink."""
-        if type(event) is FillRecorded:
-            self.dirty = True
-        elif isinstance(event, OrderUpdated) and event.order.status is OrderStatus.REJECTED:
-            self.rejected += 1
+    @property
+    def stale(self) -> bool:
+        """True when a fill or a funding payment happened since the last ``refresh``."""
+        p = self._portfolio
+        return p is not None and p.changes != self.seen
 
     def refresh(self) -> None:
         """Re-read the equity terms from the portfolio (after fills or a funding payment)."""
-        self.dirty = False
         p = self._portfolio
         if p is None:
             return
+        self.seen = p.changes
         position = p.position
         self.base = float(p.equity(None))
         self.qty = float(position.quantity)
         self.entry = float(position.entry_price)
 
     def equity(self, price: float) -> float:
-        if self.dirty:
+        if self.stale:
             self.refresh()
         return self.base + self.qty * (price - self.entry)
 

@@ -139,6 +139,7 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
     sim_price = sim.on_price
     on_price = bot.on_price
     on_candle = bot.on_candle_closed
+    portfolio = bot.portfolio
     start = 0
     for j in range(count):
         end = ends[j]
@@ -161,7 +162,7 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
         if candle is not None:
             on_candle(candle)
             bot.replay_interval = -1
-        if ledger.dirty:
+        if portfolio.changes != ledger.seen:
             ledger.refresh()
         equity[j] = ledger.base + ledger.qty * (prices[end - 1] - ledger.entry)
         start = end
@@ -196,6 +197,7 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
     sim_price = sim.on_price
     on_price = bot.on_price
     on_candle = bot.on_candle_closed
+    portfolio = bot.portfolio
     bot_band = bot.quiet_band
     sim_band = sim.quiet_band
     start = 0
@@ -222,7 +224,7 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
         if candle is not None:
             on_candle(candle)
             bot.replay_interval = -1
-        if ledger.dirty:
+        if portfolio.changes != ledger.seen:
             ledger.refresh()
         equity[j] = ledger.base + ledger.qty * (p - ledger.entry)
         start = end
@@ -244,6 +246,7 @@ def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan:
     sim_price = sim.on_price
     on_price = bot.on_price
     on_candle = bot.on_candle_closed
+    portfolio = bot.portfolio
     candles = plan.candles
     count = len(candles)
     equity: list[float] = []
@@ -257,7 +260,7 @@ def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan:
         if candle is not None:
             on_candle(candle)
             bot.replay_interval = -1
-        if ledger.dirty:
+        if portfolio.changes != ledger.seen:
             ledger.refresh()
         sample(ledger.base + ledger.qty * (p - ledger.entry))
         if progress is not None and not j & (_PROGRESS_EVERY - 1):

@@ -170,7 +170,7 @@ def execute(config: BacktestConfig, prepared: Prepared, progress: Progress | Non
                             sim_config_from_settings(config.paper, market, capital, leverage))
     ledger = Ledger(capital)
     bot = ReplayBot(BOT_ID, prepared.instrument, prepared.interval, strategy, sim,
-                    capital=capital, leverage=leverage, events=ledger.on_event, max_trades=None,
+                    capital=capital, leverage=leverage, max_trades=None,
                     candle_capacity=max(1000, config.warmup_candles + 1),
                     forming=prepared.forming)
     ledger.attach(bot.portfolio)
@@ -205,7 +205,7 @@ def execute(config: BacktestConfig, prepared: Prepared, progress: Progress | Non
         metrics=metrics, trades=trades_of(legs), equity_time=times, equity=values,
         candles=candles, bars=prepared.bars, ticks=len(plan.tick_time),
         funding=float(bot.portfolio.position.funding), seconds=seconds, round_trips=trips,
-        exposure=exposure, rejected_orders=ledger.rejected,
+        exposure=exposure, rejected_orders=bot.rejected_orders,
     )
 
 

@@ -139,6 +139,10 @@ class BotCore:
         self._strategy = strategy
         self._execution = execution
         self._events: BotEventSink = events or _ignore
+        # Without a sink the per-order events (intent, order updates, fills) are not even
+        # built: a backtest reads the portfolio and ``rejected_orders`` instead.
+        self._publish = events is not None
+        self.rejected_orders = 0  # orders the risk gate or the execution client refused
         self.log = logging.getLogger(f"binbot.bot.{bot_id}")
         self.portfolio = Portfolio(instrument.market, instrument.symbol, capital, leverage,
                                    max_trades=max_trades)
@@ -177,6 +181,12 @@ class BotCore:
         self._guard = HookGuard(strategy.log, max_consecutive_errors=max_consecutive_errors,
                                 on_failure=self._report_failure, on_trip=self._trip)
         self._trade_hook: Callable[[float], None] | None = None
+        # The order hooks a strategy keeps as the base class's no-ops are never queued (and
+        # the order snapshot for ``on_order`` is not taken).
+        self._order_hook = (strategy.on_order if type(strategy).on_order is not Strategy.on_order
+                            else None)
+        self._fill_hook = (strategy.on_fill if type(strategy).on_fill is not Strategy.on_fill
+                           else None)
         # What ``quiet_band`` may rely on: the base class's on_price does nothing; a
         # strategy's quiet band holds for the on_price it names (not for a subclass's).
         on_price = type(strategy).on_price
@@ -392,15 +402,23 @@ class BotCore:
             legs = self.portfolio.apply_fill(fill)
             if self.risk_monitor.active:
                 self._risk_position()
-            self._events(FillRecorded(self._bot_id, fill, tuple(legs)))
-            self._pending.append((self._strategy.on_fill, fill))
-        # A copy: by the time anyone reads this change the order may have moved on.
-        seen = order.copy()
-        self._events(OrderUpdated(self._bot_id, event.time, seen))
-        if order.status in TERMINAL:
+            if self._publish:
+                self._events(FillRecorded(self._bot_id, fill, tuple(legs)))
+            if self._fill_hook is not None:
+                self._pending.append((self._fill_hook, fill))
+        status = order.status
+        if status is OrderStatus.REJECTED:
+            self.rejected_orders += 1
+        if status in TERMINAL:
             self._orders.pop(order.client_order_id, None)
             self._recent.append(order)
-        self._pending.append((self._strategy.on_order, seen))
+        if self._publish or self._order_hook is not None:
+            # A copy: by the time anyone reads this change the order may have moved on.
+            seen = order.copy()
+            if self._publish:
+                self._events(OrderUpdated(self._bot_id, event.time, seen))
+            if self._order_hook is not None:
+                self._pending.append((self._order_hook, seen))
 
     def _external_order(self, fill: Fill) -> Order:
         intent = OrderIntent(
@@ -579,7 +597,8 @@ class BotCore:
         order = Order(intent)
         cid = intent.client_order_id
         self._orders[cid] = order
-        self._events(IntentCreated(self._bot_id, intent))
+        if self._publish:
+            self._events(IntentCreated(self._bot_id, intent))
         status = self._status
         portfolio = self.portfolio
         risk = self.risk

@@ -41,8 +41,12 @@ class Portfolio:
         self.trades: deque[TradeRecord] = deque(maxlen=max_trades)
         self.closed_trades = 0
         self.winning_trades = 0
+        # Counts fills and funding payments: a reader that caches figures derived from the
+        # position (a backtest's float equity terms) re-reads them when this moves.
+        self.changes = 0
 
     def apply_fill(self, fill: Fill) -> list[TradeRecord]:
+        self.changes += 1
         legs = self.position.apply_fill(fill)
         self.trades.extend(legs)
         for leg in legs:
@@ -55,6 +59,7 @@ class Portfolio:
     def apply_funding(self, mark_price: Decimal, rate: Decimal) -> Decimal:
         if self.market is Market.SPOT or self.position.quantity == 0:
             return ZERO
+        self.changes += 1
         return self.position.apply_funding(mark_price, rate)
 
     @property
@@ -104,6 +109,7 @@ class Portfolio:
         self.capital = Decimal(data["capital"])
         self.leverage = int(data["leverage"])
         self.position = Position.from_dict(data["position"])
+        self.changes += 1
         self.trades.clear()
         self.trades.extend(TradeRecord.from_dict(t) for t in data["trades"])
         self.closed_trades = int(data["closed_trades"])
