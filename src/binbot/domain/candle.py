@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from binbot.domain.market import Market
+from binbot.domain.values import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Candle:
     """One kline. ``closed`` is False while the candle is still forming.

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from binbot.domain.values import fast_init
 
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution of an order. ``side`` is ``"BUY"`` or ``"SELL"``.

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from binbot.domain.fills import Fill
 from binbot.domain.market import Market
+from binbot.domain.values import fast_init
 
 ZERO: Final = Decimal(0)
 CLIENT_ID_PREFIX: Final = "bb-"
@@ -127,6 +128,7 @@ def make_client_order_id(bot_id: str, intent_seq: int) -> str:
     ))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """What a bot wants to send, fully specified and already rounded to the instrument filters.
@@ -201,6 +203,7 @@ class OrderIntent:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
     """A change reported by an execution client (exchange, paper or backtest).

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from binbot.domain.fills import Fill
+from binbot.domain.values import fast_init
 
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
@@ -32,6 +33,7 @@ class TradeKind(StrEnum):
     CLOSE_SHORT = "close_short"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TradeRecord:
     """One leg of a fill. ``pnl`` is the gross realised PnL of a close leg (0 for opens)."""

@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from binbot.domain.fills import Fill
 from binbot.domain.orders import Order, OrderIntent
 from binbot.domain.positions import TradeRecord
+from binbot.domain.values import fast_init
 from binbot.strategy.safe import StrategyFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IntentCreated:
     bot_id: str
     intent: OrderIntent
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderUpdated:
     """An order changed; ``order`` is a copy taken at that moment (``to_dict`` to persist)."""
@@ -33,6 +36,7 @@ class OrderUpdated:
     order: Order
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FillRecorded:
     bot_id: str
@@ -40,6 +44,7 @@ class FillRecorded:
     trades: tuple[TradeRecord, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StrategyErrored:
     bot_id: str
@@ -47,6 +52,7 @@ class StrategyErrored:
     failure: StrategyFailure
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StatusChanged:
     bot_id: str
@@ -55,6 +61,7 @@ class StatusChanged:
     reason: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskRejected:
     """The risk gate refused ``intent``: ``rule`` names the check (``binbot.engine.risk``)."""
@@ -66,6 +73,7 @@ class RiskRejected:
     reason: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskTriggered:
     """A price-driven limit fired. ``rule``: stop_loss, take_profit, trailing_stop,

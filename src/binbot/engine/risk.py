@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from binbot.domain.instrument import FilterViolation, Instrument
 from binbot.domain.orders import OrderIntent, OrderType
+from binbot.domain.values import fast_init
 
 # Rule names carried by rejections and risk events.
 NOT_RUNNING: Final = "not_running"
@@ -162,6 +163,7 @@ class RiskLimits(BaseModel):
                 or any(v is not None for v in exits))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskInput:
     """What the gate needs to know about the bot at the time of the order."""
@@ -175,6 +177,7 @@ class RiskInput:
     time: int = 0  # market time (ms), for the rate limit and the daily block
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """Why the gate refused an order: the rule's name and a readable reason."""

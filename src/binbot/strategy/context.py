@@ -16,11 +16,13 @@ from binbot.domain.candle import Candle
 from binbot.domain.instrument import Instrument
 from binbot.domain.market import Market
 from binbot.domain.orders import Order, OrderSide, OrderType, TimeInForce
+from binbot.domain.values import fast_init
 from binbot.strategy.candles import CandleSeries
 
 PriceSource = Literal["trade", "mark", "book_mid"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PositionView:
     """The bot's position: signed base quantity (long > 0), Decimal amounts."""

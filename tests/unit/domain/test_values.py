@@ -1,0 +1,108 @@
+"""``fast_init``: the faster ``__init__`` behaves exactly like the dataclass's own."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import pickle
+from dataclasses import dataclass, field
+
+import pytest
+
+from binbot.domain.candle import Candle
+from binbot.domain.fills import Fill
+from binbot.domain.market import Market
+from binbot.domain.orders import OrderEvent, OrderIntent, OrderStatus
+from binbot.domain.values import fast_init
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    a: int
+    b: str = "b"
+    c: list[int] = field(default_factory=list)
+    d: float = field(default=1.5, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.a < 0:
+            raise ValueError(f"a must be >= 0, was {self.a}")
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Fast:
+    a: int
+    b: str = "b"
+    c: list[int] = field(default_factory=list)
+    d: float = field(default=1.5, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.a < 0:
+            raise ValueError(f"a must be >= 0, was {self.a}")
+
+
+def _fields(value: object) -> tuple[object, ...]:
+    return tuple(getattr(value, f.name) for f in dataclasses.fields(value))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), [
+    ((1,), {}),
+    ((1, "x"), {}),
+    ((1, "x", [2]), {"d": 3.0}),
+    ((), {"a": 2, "c": [5], "b": "y"}),
+])
+def test_same_values_defaults_and_factories_as_the_dataclass(
+        args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+    assert _fields(Fast(*args, **kwargs)) == _fields(Plain(*args, **kwargs))  # type: ignore[arg-type]
+
+
+def test_same_signature_and_each_instance_gets_its_own_default() -> None:
+    def shape(cls: type) -> list[tuple[str, object, object]]:
+        params = inspect.signature(cls).parameters.values()
+        return [(p.name, p.kind, p.default if p.name != "c" else "factory") for p in params]
+
+    assert shape(Fast) == shape(Plain)
+    first, second = Fast(1), Fast(2)
+    assert first.c == [] and first.c is not second.c
+    with pytest.raises(TypeError):
+        Fast(1, "x", [], 2.0)  # type: ignore[call-arg]  # d is keyword-only, as in Plain
+    with pytest.raises(TypeError):
+        Fast()  # type: ignore[call-arg]
+
+
+def test_post_init_runs_and_the_value_stays_frozen_hashable_and_picklable() -> None:
+    with pytest.raises(ValueError, match="a must be >= 0"):
+        Fast(-1)
+    value = Fast(3, "z", d=2.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        value.a = 4  # type: ignore[misc]
+    assert value == Fast(3, "z", d=2.0)
+    assert pickle.loads(pickle.dumps(value)) == value  # noqa: S301 - our own bytes
+    assert repr(value) == "Fast(a=3, b='z', c=[], d=2.0)"
+
+
+def test_only_frozen_slots_dataclasses_are_accepted() -> None:
+    @dataclass(slots=True)
+    class Mutable:
+        a: int
+
+    @dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    for cls in (Mutable, NoSlots, int):
+        with pytest.raises(TypeError, match="frozen=True, slots=True"):
+            fast_init(cls)
+
+
+def test_domain_values_built_the_fast_way_still_validate() -> None:
+    candle = Candle(Market.USDM, "BTCUSDT", "1m", 0, 59_999, 1.0, 2.0, 0.5, 1.5, 10.0, 15.0,
+                    7, 4.0, 6.0, True)
+    assert (candle.open_time, candle.close, candle.closed) == (0, 1.5, True)
+    with pytest.raises(ValueError, match="fill side"):
+        Fill("1", "c", "BTCUSDT", "HOLD", *(1, 1, 0), "USDT", False, 0)  # type: ignore[arg-type]
+    event = OrderEvent("bb-1", OrderStatus.NEW, 5)
+    assert (event.exchange_order_id, event.fill, event.reason) == (None, None, "")
+    with pytest.raises(ValueError, match="client order id"):
+        OrderIntent("b", 0, "bad id!", Market.USDM, "BTCUSDT", "BUY",  # type: ignore[arg-type]
+                    "MARKET", 1, 0)  # type: ignore[arg-type]
