@@ -410,7 +410,7 @@ class BotCore:
         if status is OrderStatus.REJECTED:
             self.rejected_orders += 1
         if status in TERMINAL:
-            self._orders.pop(order.client_order_id, None)
+            self._orders.pop(order.intent.client_order_id, None)
             self._recent.append(order)
         if self._publish or self._order_hook is not None:
             # A copy: by the time anyone reads this change the order may have moved on.

@@ -48,6 +48,7 @@ from binbot.sim.account import SimAccount
 from binbot.sim.config import SimConfig
 
 _INF: Final = math.inf
+_SIDE_NAMES: Final = {side: str(side.value) for side in OrderSide}  # Enum.value is a property
 _FEE_QUANTUM: Final = Decimal("1e-8")
 _BPS: Final = Decimal(10_000)
 
@@ -71,6 +72,7 @@ class SimulatedExchange:
         self._config = config
         self._sink: EventSink = _discard
         self.account = SimAccount(config, instrument.symbol)
+        self._spot = self.account.spot
         self._orders: dict[str, Order] = {}
         self._time = 0
         self._last = math.nan
@@ -222,7 +224,7 @@ class SimulatedExchange:
             return str(e)
         if market_order and kind is not OrderType.MARKET and self._triggered(intent, self._last):
             return "order would immediately trigger"
-        if intent.reduce_only and not self.account.spot and self._executable_qty(intent) <= 0:
+        if intent.reduce_only and not self._spot and self._executable_qty(intent) <= 0:
             return "reduce-only order would not reduce the position"
         return ""
 
@@ -242,7 +244,7 @@ class SimulatedExchange:
         """``to_decimal`` of the last price converted, remembered: an order converts the same
         trade price two or three times (0.0 is redone: -0.0 == 0.0 but their reprs differ)."""
         if price != self._decimal_of or not price:
-            self._decimal = to_decimal(price)
+            self._decimal = Decimal(repr(price))  # ``to_decimal``, inlined
             self._decimal_of = price
         return self._decimal
 
@@ -258,7 +260,7 @@ class SimulatedExchange:
         return price
 
     def _executable_qty(self, intent: OrderIntent) -> Decimal:
-        if not intent.reduce_only or self.account.spot:
+        if not intent.reduce_only or self._spot:
             return intent.quantity
         held = self.account.position.quantity
         if held == 0 or (held > 0) == (intent.side is OrderSide.BUY):
@@ -285,8 +287,8 @@ class SimulatedExchange:
         rate = config.maker_fee if maker else config.taker_fee
         fee = (price * qty * rate).quantize(_FEE_QUANTUM, rounding=ROUND_HALF_EVEN)
         # trade_id, client_order_id, symbol, side, price, quantity, fee, fee_asset, maker, time
-        return Fill(str(self._next_trade), cid, self._instrument.symbol, side.value, price, qty,
-                    fee, config.quote_asset, maker, self._time)
+        return Fill(str(self._next_trade), cid, self._instrument.symbol, _SIDE_NAMES[side], price,
+                    qty, fee, config.quote_asset, maker, self._time)
 
     def _checked_fill(self, intent: OrderIntent, price: Decimal, qty: Decimal,
                       maker: bool) -> Fill | str:
