@@ -3,6 +3,9 @@
 The engine appends each closed candle; strategies read ``close``, ``high``... as numpy views of
 the last ``len(series)`` candles (oldest first). Storage is a ring of twice the capacity that is
 compacted when full, so appends are O(1) amortised and views stay contiguous without copies.
+An append only queues the candle: the columns are written when they are next read (or when
+``capacity`` candles wait), in one numpy assignment, so a strategy that keeps its own running
+figures (BOLL) never pays for writing six numpy scalars per candle.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ class CandleSeries:
         self._values: FloatArray = np.zeros((len(COLUMNS), 2 * capacity), dtype=np.float64)
         self._start = 0
         self._end = 0
+        self._queued: list[Candle] = []  # appended, not written to the columns yet
         self._last: Candle | None = None
 
     def __len__(self) -> int:
-        return self._end - self._start
+        return min(self._end - self._start + len(self._queued), self._capacity)
 
     @property
     def capacity(self) -> int:
@@ -50,38 +54,63 @@ class CandleSeries:
 
     def append(self, candle: Candle) -> bool:
         """Add a closed candle; a candle not newer than the last one is ignored (returns False)."""
-        if self._last is not None and candle.open_time <= self._last.open_time:
+        last = self._last
+        if last is not None and candle.open_time <= last.open_time:
             return False
-        if self._end == len(self._times):
-            keep = self._capacity - 1
+        queued = self._queued
+        queued.append(candle)
+        self._last = candle
+        if len(queued) >= self._capacity:
+            self._write()
+        return True
+
+    def _write(self) -> None:
+        """Write the queued candles (at most ``capacity``) to the columns."""
+        queued = self._queued
+        count = len(queued)
+        if not count:
+            return
+        if self._end + count > len(self._times):  # compact: keep what stays in the window
+            keep = min(self._end - self._start, self._capacity - count)
             self._times[:keep] = self._times[self._end - keep : self._end]
             self._values[:, :keep] = self._values[:, self._end - keep : self._end]
             self._start, self._end = 0, keep
         i = self._end
-        self._times[i] = candle.open_time
-        values = self._values
-        values[0, i] = candle.open
-        values[1, i] = candle.high
-        values[2, i] = candle.low
-        values[3, i] = candle.close
-        values[4, i] = candle.volume
-        self._end = i + 1
-        if self._end - self._start > self._capacity:
-            self._start += 1
-        self._last = candle
-        return True
+        end = i + count
+        if count == 1:
+            candle = queued[0]
+            self._times[i] = candle.open_time
+            values = self._values
+            values[0, i] = candle.open
+            values[1, i] = candle.high
+            values[2, i] = candle.low
+            values[3, i] = candle.close
+            values[4, i] = candle.volume
+        else:
+            self._times[i:end] = [c.open_time for c in queued]
+            self._values[:, i:end] = np.array(
+                [(c.open, c.high, c.low, c.close, c.volume) for c in queued], dtype=np.float64
+            ).T
+        queued.clear()
+        self._end = end
+        if end - self._start > self._capacity:
+            self._start = end - self._capacity
 
     def extend(self, candles: Iterable[Candle]) -> None:
         for candle in candles:
             self.append(candle)
 
     def _column(self, index: int) -> FloatArray:
+        if self._queued:
+            self._write()
         view = self._values[index, self._start : self._end]
         view.flags.writeable = False
         return view
 
     @property
     def open_time(self) -> IntArray:
+        if self._queued:
+            self._write()
         view = self._times[self._start : self._end]
         view.flags.writeable = False
         return view
