@@ -23,6 +23,8 @@ risk gate -> ``ExecutionClient.submit``. Execution events come back through
 ``on_order_event`` (the client's sink), update the order (state machine) and the portfolio at
 once; the strategy's ``on_order``/``on_fill`` are called after the current hook returns, so a
 simulated fill never re-enters a strategy mid-hook, exactly as a live fill would arrive later.
+What nobody listens to is not built: without an ``events`` sink (a backtest) the per-order
+events are skipped, and a hook the strategy keeps as the base class's no-op is never queued.
 
 Risk: every order passes ``self.risk`` (``RiskGate``); a refusal is logged and reported as a
 ``RiskRejected`` event. The price-driven limits (stop loss, take profit, trailing stop, daily
