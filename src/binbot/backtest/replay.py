@@ -206,7 +206,10 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
         last = end - 1
         if track_forming:
             bot.replay_interval = j
-        lo, hi = _both(bot_band(), sim_band())
+        lo, hi = bot_band()
+        sim_lo, sim_hi = sim_band()
+        lo = max(lo, sim_lo)
+        hi = min(hi, sim_hi)
         if not (lo < lows[j] and highs[j] < hi):
             for i in range(start, last):
                 p = prices[i]
@@ -215,7 +218,13 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
                 t = times[i]
                 sim_price(t, p)
                 on_price(t, p)
-                lo, hi = _both(bot_band(), sim_band())  # the call may have changed them
+                # The call may have changed the bands: their intersection again (inlined).
+                lo, hi = bot_band()
+                sim_lo, sim_hi = sim_band()
+                if sim_lo > lo:
+                    lo = sim_lo
+                if sim_hi < hi:
+                    hi = sim_hi
         p = prices[last]
         t = times[last]
         sim_price(t, p)
@@ -233,11 +242,6 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
     if progress is not None:
         progress(count, count)
     return equity
-
-
-def _both(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    """The intersection of two bands."""
-    return max(a[0], b[0]), min(a[1], b[1])
 
 
 def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayPlan,
