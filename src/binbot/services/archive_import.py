@@ -9,9 +9,10 @@ through its ``Writer`` instead.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,18 +21,25 @@ from sqlalchemy import Connection, Engine
 
 from binbot.domain.market import Market
 from binbot.services.kline_archive import ArchiveFormatError, KlineColumns, read_kline_file
-from binbot.storage.candle_table import ALL_COLUMNS, KEY_COLUMNS, VALUE_COLUMNS
+from binbot.storage.candle_table import KEY_COLUMNS, VALUE_COLUMNS
 from binbot.storage.database import write_transaction
-from binbot.storage.packed import PACKED_COLUMNS, POSTGRES_PACK_SQL, pack_columns
+from binbot.storage.packed import (
+    PACKED_COLUMNS,
+    PACKED_SIZE,
+    POSTGRES_PACK_SQL,
+    pack_columns,
+)
 
-# Rows per multi-row INSERT: 4 + 64 x 12 parameters stays under SQLite's 32766 limit, and
-# runs the statement a 64th as often as one row per execute.
+# Rows per multi-row INSERT: SQLite runs one statement for many rows (11 x 64 + 5 parameters,
+# far under its limit of 32766). 32 to 256 measure the same; 1024 is slower.
 _ROWS_PER_STATEMENT: Final = 64
-# The same for every row of a file: bound once per statement (SQLite's numbered ?1..?4), so
-# each row binds only its own 12 values. That saves about what the packed BLOB costs to store.
+# Bound for each row, in this order (parameters ?1..?11 are the first row's).
+_ROW_COLUMNS: Final = tuple(name for name in PACKED_COLUMNS if name != "closed")
+# The same for every row of a file: bound once per statement, after the rows' values.
 _FILE_COLUMNS: Final = ("market", "symbol", "interval", "closed")
-_ROW_COLUMNS: Final = (*(name for name in ALL_COLUMNS if name not in (*_FILE_COLUMNS, "packed")),
-                       "packed")  # last: PostgreSQL's COPY leaves it out
+_INTEGER_COLUMNS: Final = ("open_time", "close_time", "trades")
+# Integers within +-2**53 are exact as float64 (epoch ms and trade counts always are).
+_EXACT_FLOAT_INT: Final = 2**53
 _IMPORT_CACHE_KIB: Final = -65_536  # negative: KiB (64 MiB) rather than pages
 
 
@@ -57,50 +65,80 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f'"{name}"' for name in names)
 
 
-def upsert_sql(rows: int = 1) -> str:
-    """SQLite multi-row ``INSERT ... ON CONFLICT DO UPDATE`` of ``rows`` candles: parameters
-    ``?1..?4`` are the file's constants (``_FILE_COLUMNS``), then each row's ``_ROW_COLUMNS``."""
-    width, first = len(_ROW_COLUMNS), len(_FILE_COLUMNS) + 1
-    constants = ", ".join(f"?{i}" for i in range(1, first))
-    values = ", ".join(
-        f"({constants}, " + ", ".join(f"?{first + r * width + i}" for i in range(width)) + ")"
-        for r in range(rows))
-    updates = ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS)
-    return (
-        f"INSERT INTO candles ({_quoted(_FILE_COLUMNS + _ROW_COLUMNS)}) VALUES {values} "  # noqa: S608
-        f"ON CONFLICT ({_quoted(KEY_COLUMNS)}) DO UPDATE SET {updates}"
-    )
+Layout = tuple[np.ndarray[Any, Any], bytes]
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedFile:
-    """A validated file with its statement parameters built (work that can run in a thread)."""
+    """A validated file with its rows laid out for SQLite (numpy work, done in a thread)."""
 
     columns: KlineColumns
-    constants: list[Any]  # the values of _FILE_COLUMNS
-    blocks: list[list[Any]]  # per multi-row statement: the constants, then each row's values
-    tail: list[list[Any]]  # the remaining rows: the constants, then the row's values
+    # SQLite: each row's _ROW_COLUMNS values, and every row's packed BLOB back to back.
+    # None when prepared for PostgreSQL, whose COPY reads the columns.
+    layout: Layout | None
 
 
-def prepare(columns: KlineColumns) -> PreparedFile:
-    n = len(columns)
-    values = {name: getattr(columns, name) for name in PACKED_COLUMNS if name != "closed"}
+def prepare(columns: KlineColumns, dialect: str = "sqlite") -> PreparedFile:
+    """Lay out the rows for SQLite's statements (nothing to do for PostgreSQL)."""
+    return PreparedFile(columns, _sqlite_layout(columns) if dialect == "sqlite" else None)
+
+
+def _sqlite_layout(columns: KlineColumns) -> Layout:
+    values = {name: getattr(columns, name) for name in _ROW_COLUMNS}
+    # One float64 matrix, cut into each statement's parameters by tolist() (in C): far cheaper
+    # than an object array or a tuple per candle. SQLite stores an integral REAL bound to an
+    # INTEGER column as an INTEGER, so the integer columns read back exactly as they were,
+    # provided float64 holds them exactly; otherwise they go as Python ints.
+    exact = all(int(values[name].min()) >= -_EXACT_FLOAT_INT
+                and int(values[name].max()) <= _EXACT_FLOAT_INT for name in _INTEGER_COLUMNS)
+    table = np.empty((len(columns), len(_ROW_COLUMNS)), dtype=np.float64 if exact else object)
+    for index, name in enumerate(_ROW_COLUMNS):
+        table[:, index] = values[name] if exact else values[name].tolist()
     # Archive files hold finished candles only.
-    constants: list[Any] = [columns.market.value, columns.symbol, columns.interval, True]
-    # One object array filled column by column, then cut into statement-sized rows: much
-    # faster than building and flattening a tuple per candle.
-    table = np.empty((n, len(_ROW_COLUMNS)), dtype=object)
-    for index, name in enumerate(_ROW_COLUMNS[:-1]):
-        table[:, index] = values[name].tolist()
-    table[:, -1] = pack_columns({**values, "closed": True}, n)
-    whole = n - n % _ROWS_PER_STATEMENT
-    # Each statement's parameters: the constants, then its rows (copied as pointers, in C).
-    per_block = _ROWS_PER_STATEMENT * len(_ROW_COLUMNS)
-    blocks = np.empty((whole // _ROWS_PER_STATEMENT, len(constants) + per_block), dtype=object)
-    blocks[:, :len(constants)] = constants
-    blocks[:, len(constants):] = table[:whole].reshape(blocks.shape[0], per_block)
-    return PreparedFile(columns, constants, blocks.tolist(),
-                        [constants + row for row in table[whole:].tolist()])
+    return table, pack_columns({**values, "closed": True}, len(columns))
+
+
+@lru_cache(maxsize=8)
+def upsert_sql(rows: int = 1) -> str:
+    """SQLite multi-row ``INSERT ... ON CONFLICT DO UPDATE`` of ``rows`` candles.
+
+    Parameters: each row's ``_ROW_COLUMNS`` (``?1..?11`` for the first row), then the file's
+    constants (``_FILE_COLUMNS``), then one BLOB holding the rows' ``packed`` values back to
+    back, which ``substr`` cuts in SQL (binding one object per statement, not one per row).
+    """
+    width = len(_ROW_COLUMNS)
+    after_rows = rows * width
+    constants = ", ".join(f"?{after_rows + i}" for i in range(1, len(_FILE_COLUMNS) + 1))
+    blob = after_rows + len(_FILE_COLUMNS) + 1
+    values = ", ".join(
+        f"({constants}, " + ", ".join(f"?{r * width + i}" for i in range(1, width + 1))
+        + f", substr(?{blob}, {r * PACKED_SIZE + 1}, {PACKED_SIZE}))"
+        for r in range(rows))
+    updates = ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS)
+    return (
+        f"INSERT INTO candles ({_quoted((*_FILE_COLUMNS, *_ROW_COLUMNS, 'packed'))}) "  # noqa: S608
+        f"VALUES {values} ON CONFLICT ({_quoted(KEY_COLUMNS)}) DO UPDATE SET {updates}"
+    )
+
+
+def _statement_params(prepared: PreparedFile, start: int, stop: int,
+                      rows: int) -> Iterator[list[Any]]:
+    """The parameters of ``upsert_sql(rows)`` for rows ``start..stop``, ``rows`` at a time.
+
+    Built as they are bound, in the writing thread: built ahead in the parsing thread, they
+    made the writer wait for the GIL (measured slower), and they took more memory.
+    """
+    columns = prepared.columns
+    table, joined = prepared.layout or _sqlite_layout(columns)
+    packed = memoryview(joined)
+    constants: list[Any] = [columns.market.value, columns.symbol, columns.interval, 1]
+    for first in range(start, stop, rows):
+        params: list[Any] = table[first:first + rows].ravel().tolist()
+        params += constants
+        # A bytearray: the sqlite3 module binds it at once, where a bytes object first goes
+        # through its adapter lookup (which costs about as much as binding a row's values).
+        params.append(bytearray(packed[first * PACKED_SIZE:(first + rows) * PACKED_SIZE]))
+        yield params
 
 
 def _count(connection: Connection, columns: KlineColumns) -> int:
@@ -120,7 +158,7 @@ def write_prepared(connection: Connection, prepared: PreparedFile) -> int:
     cursor = driver.cursor()
     try:
         if connection.dialect.name == "postgresql":
-            _copy_postgres(cursor, prepared)
+            _copy_postgres(cursor, prepared.columns)
         else:
             _insert_sqlite(cursor, prepared)
     finally:
@@ -133,25 +171,29 @@ def _insert_sqlite(cursor: Any, prepared: PreparedFile) -> None:
     (cache_pages,) = cursor.execute("PRAGMA cache_size").fetchone()
     cursor.execute(f"PRAGMA cache_size = {_IMPORT_CACHE_KIB}")
     try:
-        if prepared.blocks:
-            cursor.executemany(upsert_sql(_ROWS_PER_STATEMENT), prepared.blocks)
-        if prepared.tail:
-            cursor.executemany(upsert_sql(), prepared.tail)
+        n = len(prepared.columns)
+        whole = n - n % _ROWS_PER_STATEMENT
+        if whole:
+            cursor.executemany(upsert_sql(_ROWS_PER_STATEMENT),
+                               _statement_params(prepared, 0, whole, _ROWS_PER_STATEMENT))
+        if whole < n:
+            [params] = _statement_params(prepared, whole, n, n - whole)
+            cursor.execute(upsert_sql(n - whole), params)
     finally:
         cursor.execute(f"PRAGMA cache_size = {int(cache_pages)}")
 
 
-def _copy_postgres(cursor: Any, prepared: PreparedFile) -> None:
+def _copy_postgres(cursor: Any, columns: KlineColumns) -> None:
     # COPY into a session-private staging table, then one set-based upsert: far fewer round
     # trips than INSERT statements. PostgreSQL packs the values itself (no BLOBs to send).
-    copied = _FILE_COLUMNS + _ROW_COLUMNS[:-1]  # all but packed, the last one
-    width, skip = len(_ROW_COLUMNS), len(_FILE_COLUMNS)
+    copied = (*_FILE_COLUMNS, *_ROW_COLUMNS)
+    constants = (columns.market.value, columns.symbol, columns.interval, True)
     cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS candles_import "
                    "(LIKE candles INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
     with cursor.copy(f"COPY candles_import ({_quoted(copied)}) FROM STDIN") as copy:
-        for block in (*prepared.blocks, *prepared.tail):
-            for start in range(skip, len(block), width):
-                copy.write_row(prepared.constants + block[start:start + width - 1])
+        for row in zip(*(getattr(columns, name).tolist() for name in _ROW_COLUMNS),
+                       strict=True):
+            copy.write_row((*constants, *row))
     updates = ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS)
     cursor.execute(
         f"INSERT INTO candles ({_quoted((*copied, 'packed'))}) "  # noqa: S608 - constants only
@@ -169,8 +211,8 @@ def _write(engine: Engine, prepared: PreparedFile, started: float) -> ImportResu
 
 
 def _read_and_prepare(path: Path, market: Market, symbol: str | None,
-                      interval: str | None) -> PreparedFile:
-    return prepare(read_kline_file(path, market, symbol, interval))
+                      interval: str | None, dialect: str) -> PreparedFile:
+    return prepare(read_kline_file(path, market, symbol, interval), dialect)
 
 
 def import_kline_file(
@@ -182,7 +224,8 @@ def import_kline_file(
 ) -> ImportResult:
     """Validate then import one file; raises ``ArchiveFormatError`` with nothing written."""
     started = time.perf_counter()
-    return _write(engine, _read_and_prepare(path, market, symbol, interval), started)
+    prepared = _read_and_prepare(path, market, symbol, interval, engine.dialect.name)
+    return _write(engine, prepared, started)
 
 
 def import_kline_files(
@@ -201,7 +244,8 @@ def import_kline_files(
     outcomes: list[ImportResult | ImportFailure] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="binbot-import") as pool:
         def submit(path: Path) -> Future[PreparedFile]:
-            return pool.submit(_read_and_prepare, path, market, symbol, interval)
+            return pool.submit(_read_and_prepare, path, market, symbol, interval,
+                               engine.dialect.name)
 
         upcoming = submit(paths[0]) if paths else None
         for index, path in enumerate(paths):

@@ -14,6 +14,7 @@ from binbot.services.archive_import import ImportFailure, ImportResult, import_k
 from binbot.storage.candles import SqlCandleStore
 
 from .conftest import KLINES_DIR
+from .test_packed_reads import ColumnsOnly
 
 ALL_FILES = sorted(KLINES_DIR.glob("*.csv.gz"))
 
@@ -75,6 +76,25 @@ def test_import_matches_the_file_values(engine: Engine) -> None:
     assert arrays.quote_volume.tolist() == [float(r[7]) for r in rows]
     assert arrays.trades.tolist() == [int(r[8]) for r in rows]
     assert bool(np.all(arrays.closed))
+
+
+def test_imported_columns_equal_packed_and_keep_integer_types(engine: Engine) -> None:
+    path = KLINES_DIR / "AVAXUSDT-1m-2026-07.csv.gz"
+    series = (Market.USDM, "AVAXUSDT", "1m")
+    for _ in range(2):  # inserted, then upserted over itself
+        [outcome] = import_kline_files(engine, [path])
+        assert isinstance(outcome, ImportResult)
+        packed = SqlCandleStore(engine).read_arrays(*series)
+        columns = ColumnsOnly(engine).read_arrays(*series)
+        for name, column in columns.as_dict().items():
+            assert column.tobytes() == packed.as_dict()[name].tobytes(), name
+        if engine.dialect.name == "sqlite":  # integers are bound as exact floats
+            with engine.connect() as connection:
+                types = connection.exec_driver_sql(
+                    "SELECT DISTINCT typeof(open_time), typeof(close_time), typeof(trades), "
+                    "typeof(open), typeof(closed), typeof(packed) FROM candles").all()
+            assert [tuple(row) for row in types] == [
+                ("integer", "integer", "integer", "real", "integer", "blob")]
 
 
 def test_reimport_on_each_backend_adds_no_duplicates(engine: Engine) -> None:

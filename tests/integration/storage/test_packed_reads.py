@@ -102,17 +102,42 @@ def test_written_candles_read_back_identical_via_packed_and_columns(
 @given(written=candle_lists(1, 150))  # more than one 64-row statement, and a tail
 def test_bulk_import_packs_the_same_bytes(engine: Engine, written: list[Candle]) -> None:
     clear(engine)
-    columns = KlineColumns(
-        Path("hypothesis"), Market.USDM, "BTCUSDT", "1m", "ms",
+    with write_transaction(engine) as connection:
+        assert write_prepared(connection, prepare(archive_columns(written))) == len(written)
+    closed = [replace(c, closed=True) for c in written]  # archive files hold closed candles
+    assert stored_packed(engine) == {c.open_time: candle_to_row(c)["packed"] for c in closed}
+    assert SqlCandleStore(engine).read_candles(*SERIES) == closed
+    assert_same_arrays(ColumnsOnly(engine).read_arrays(*SERIES),
+                       SqlCandleStore(engine).read_arrays(*SERIES))
+
+
+def archive_columns(written: list[Candle]) -> KlineColumns:
+    return KlineColumns(
+        Path("test"), Market.USDM, "BTCUSDT", "1m", "ms",
         **{name: np.array([getattr(c, name) for c in written],
                           dtype=np.int64 if name in ("open_time", "close_time", "trades")
                           else np.float64)
            for name in PACKED_COLUMNS if name != "closed"})
+
+
+@pytest.mark.parametrize("trades", [2**53, 2**53 + 1, -(2**53) - 1])
+def test_bulk_import_keeps_integers_exact_beyond_float64(engine: Engine, trades: int) -> None:
+    # SQLite gets integers within +-2**53 as floats (exact there), any other as ints.
+    written = [replace(candle(i), trades=trades - i) for i in range(70)]
     with write_transaction(engine) as connection:
-        assert write_prepared(connection, prepare(columns)) == len(written)
-    closed = [replace(c, closed=True) for c in written]  # archive files hold closed candles
-    assert stored_packed(engine) == {c.open_time: candle_to_row(c)["packed"] for c in closed}
-    assert SqlCandleStore(engine).read_candles(*SERIES) == closed
+        assert write_prepared(connection, prepare(archive_columns(written))) == len(written)
+    columns = ColumnsOnly(engine).read_arrays(*SERIES)
+    assert columns.trades.tolist() == [c.trades for c in written]
+    assert_same_arrays(columns, SqlCandleStore(engine).read_arrays(*SERIES))
+
+
+def test_bulk_import_prepared_for_postgres_still_writes_sqlite(engine: Engine) -> None:
+    # Nothing is laid out for PostgreSQL's COPY; SQLite then lays the rows out itself.
+    written = [candle(i, 10.0 + i) for i in range(3)]
+    with write_transaction(engine) as connection:
+        prepared = prepare(archive_columns(written), "postgresql")
+        assert write_prepared(connection, prepared) == len(written)
+    assert SqlCandleStore(engine).read_candles(*SERIES) == written
 
 
 async def test_forming_candle_updates_its_packed_value(engine: Engine) -> None:

@@ -33,9 +33,9 @@ def test_bulk_packing_matches_single_packing_and_unpacks_to_the_values(
     rows = sorted({row[0]: row for row in rows}.values())  # unique open times, in order
     columns = {name: np.array([row[i] for row in rows], dtype=_DTYPES[name])
                for i, name in enumerate(PACKED_COLUMNS)}
-    blobs = pack_columns(columns, len(rows))
-    assert blobs == [pack_values(*row) for row in rows]
-    back = unpack(b"".join(blobs), _DTYPES)
+    joined = pack_columns(columns, len(rows))
+    assert joined == b"".join(pack_values(*row) for row in rows)
+    back = unpack(joined, _DTYPES)
     for name in PACKED_COLUMNS:
         assert back[name].dtype == _DTYPES[name]
         assert back[name].flags.c_contiguous
@@ -47,8 +47,9 @@ def test_scalars_broadcast_in_bulk_packing() -> None:
     columns: dict[str, object] = {name: np.arange(3).astype(_DTYPES[name])
                                   for name in PACKED_COLUMNS}
     columns["closed"] = True
-    blobs = pack_columns(columns, 3)
-    assert blobs[2] == pack_values(2, 2, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2, 2.0, 2.0, True)
+    joined = pack_columns(columns, 3)
+    last = pack_values(2, 2, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2, 2.0, 2.0, True)
+    assert joined[2 * PACKED_SIZE:] == last
 
 
 def test_unpack_restores_open_time_order() -> None:
