@@ -257,8 +257,9 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     exp = actions.add_parser(
         "export", parents=[parent], help="export candles to csv, parquet or sql",
         description="csv: Binance archive columns with a header (closed candles); parquet: "
-                    "every column; sql: a script with CREATE TABLE + INSERTs that sqlite3 and "
-                    "psql load. --from is inclusive, --to exclusive.")
+                    "every column; sql / sql-postgres: a script with CREATE TABLE + INSERTs "
+                    "that sqlite3 / psql load (into binbot's database too, read at full "
+                    "speed). --from is inclusive, --to exclusive.")
     _add_series(exp, required=True)
     exp.add_argument("--from", dest="start", type=parse_time, default=None,
                      help="first open time: YYYY-MM-DD[THH:MM] (UTC) or epoch ms")

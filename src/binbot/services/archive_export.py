@@ -3,9 +3,12 @@
 - ``csv``: the archive's twelve columns with a header row (``.csv.gz`` compresses), closed
   candles only (the format has no "closed" flag); ``binbot data import`` reads it back.
 - ``parquet``: every stored column plus market/symbol/interval, typed (int64/float64/bool).
-- ``sql``: a text script (``BEGIN``; ``CREATE TABLE IF NOT EXISTS candles``; multi-row
-  ``INSERT ... ON CONFLICT DO NOTHING``; ``COMMIT``) that both ``sqlite3 db < file.sql`` and
-  ``psql -f file.sql`` load, including into a binbot database.
+- ``sql`` (SQLite: ``sqlite3 db < file.sql``) and ``sql-postgres`` (``psql -f file.sql``): a
+  text script (``BEGIN``; ``CREATE TABLE IF NOT EXISTS candles``; multi-row ``INSERT ... ON
+  CONFLICT DO NOTHING``; ``COMMIT``) that loads into any database, a binbot one included.
+  The rows carry ``candles.packed`` too, so binbot reads them at full speed (a row without it
+  is read column by column). Its bytes need each database's own BLOB syntax (SQLite ``X'..'``,
+  PostgreSQL ``E'\\\\x..'::bytea``): no one script can serve both.
 Floats are written with Python's shortest round-trip repr, so every format reads back exactly.
 """
 
@@ -19,15 +22,24 @@ import pandas as pd
 from binbot.domain.market import Market
 from binbot.services.kline_archive import ARCHIVE_COLUMNS
 from binbot.storage.candles import CandleArrays
+from binbot.storage.packed import PACKED_SIZE, pack_columns
 
-ExportFormat = Literal["csv", "parquet", "sql"]
-EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("csv", "parquet", "sql")
+ExportFormat = Literal["csv", "parquet", "sql", "sql-postgres"]
+EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("csv", "parquet", "sql", "sql-postgres")
+SqlDialect = Literal["sqlite", "postgresql"]
 _SQL_ROWS_PER_INSERT: Final = 500
 
 _SQL_COLUMNS: Final = (
     "market", "symbol", "interval", "open_time", "close_time", "open", "high", "low", "close",
     "volume", "quote_volume", "trades", "taker_buy_volume", "taker_buy_quote_volume", "closed",
+    "packed",
 )
+# The packed BLOB's type and the literal of its bytes (``{}``: hex digits) in each database.
+# No comma in a literal: the rows are written by a CSV writer, which would quote it. An E''
+# string reads the same whatever PostgreSQL's standard_conforming_strings says.
+_BLOB_TYPE: Final[dict[SqlDialect, str]] = {"sqlite": "BLOB", "postgresql": "BYTEA"}
+_BLOB_LITERAL: Final[dict[SqlDialect, str]] = {"sqlite": "X'{}'",
+                                               "postgresql": "E'\\\\x{}'::bytea"}
 _CREATE_TABLE: Final = """CREATE TABLE IF NOT EXISTS candles (
     market VARCHAR(8) NOT NULL,
     symbol VARCHAR(32) NOT NULL,
@@ -44,6 +56,7 @@ _CREATE_TABLE: Final = """CREATE TABLE IF NOT EXISTS candles (
     taker_buy_volume DOUBLE PRECISION NOT NULL,
     taker_buy_quote_volume DOUBLE PRECISION NOT NULL,
     closed BOOLEAN NOT NULL,
+    packed {blob_type},
     PRIMARY KEY (market, symbol, "interval", open_time)
 );
 """
@@ -87,25 +100,33 @@ def write_parquet(market: Market, symbol: str, interval: str, arrays: CandleArra
     return len(frame)
 
 
-def _sql_literal_frame(market: Market, symbol: str, interval: str,
-                       arrays: CandleArrays) -> pd.DataFrame:
+def _sql_literal_frame(market: Market, symbol: str, interval: str, arrays: CandleArrays,
+                       dialect: SqlDialect) -> pd.DataFrame:
     frame = full_frame(market, symbol, interval, arrays)
     for name in ("market", "symbol", "interval"):
         value = str(frame[name].iloc[0]) if len(frame) else ""
         frame[name] = "'" + value.replace("'", "''") + "'"
     frame["closed"] = frame["closed"].map({True: "TRUE", False: "FALSE"})
+    # The same bytes as binbot writes (storage/packed.py), so the rows read at full speed.
+    digits = pack_columns(arrays.as_dict(), len(arrays)).hex()
+    width = 2 * PACKED_SIZE
+    literal = _BLOB_LITERAL[dialect]
+    frame["packed"] = [literal.format(digits[start:start + width])
+                       for start in range(0, len(digits), width)]
     return frame
 
 
 def write_sql(market: Market, symbol: str, interval: str, arrays: CandleArrays,
-              output: Path) -> int:
-    frame = _sql_literal_frame(market, symbol, interval, arrays)
+              output: Path, dialect: SqlDialect = "sqlite") -> int:
+    """A script that loads the candles into a ``dialect`` database (binbot's or any other)."""
+    frame = _sql_literal_frame(market, symbol, interval, arrays, dialect)
     # pandas writes the value tuples fast; each CSV line becomes one "(...)" row.
     lines = frame.to_csv(index=False, header=False, lineterminator="\n").splitlines()
     columns = ", ".join(f'"{name}"' for name in _SQL_COLUMNS)
     with output.open("w", encoding="utf-8", newline="\n") as out:
         out.write(f"-- binbot candles: {Market(market).value} {symbol} {interval}, "
-                  f"{len(lines)} rows\nBEGIN;\n{_CREATE_TABLE}")
+                  f"{len(lines)} rows, for {dialect}\nBEGIN;\n"
+                  + _CREATE_TABLE.format(blob_type=_BLOB_TYPE[dialect]))
         for start in range(0, len(lines), _SQL_ROWS_PER_INSERT):
             rows = "),\n(".join(lines[start:start + _SQL_ROWS_PER_INSERT])
             out.write(f"INSERT INTO candles ({columns}) VALUES\n({rows})\n"
@@ -123,6 +144,8 @@ def export_arrays(market: Market, symbol: str, interval: str, arrays: CandleArra
     if fmt == "parquet":
         return write_parquet(market, symbol, interval, arrays, output)
     if fmt == "sql":
-        return write_sql(market, symbol, interval, arrays, output)
+        return write_sql(market, symbol, interval, arrays, output, "sqlite")
+    if fmt == "sql-postgres":
+        return write_sql(market, symbol, interval, arrays, output, "postgresql")
     raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
 

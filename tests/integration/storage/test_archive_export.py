@@ -13,10 +13,11 @@ from sqlalchemy import Engine
 
 from binbot.domain.candle import Candle
 from binbot.domain.market import Market
-from binbot.services.archive_export import export_arrays
+from binbot.services.archive_export import ExportFormat, export_arrays
 from binbot.services.archive_import import ImportResult, import_kline_files
 from binbot.storage.candles import CandleArrays, SqlCandleStore
 from binbot.storage.migrate import upgrade
+from binbot.storage.packed import pack_columns
 
 from .conftest import KLINES_DIR, postgres_url
 
@@ -90,33 +91,50 @@ def test_sql_loads_into_sqlite3(stored: tuple[SqlCandleStore, CandleArrays],
         connection.executescript(script.read_text())  # loading twice keeps one copy
         rows = connection.execute(
             'SELECT open_time, close_time, open, high, low, close, volume, quote_volume, trades,'
-            ' taker_buy_volume, taker_buy_quote_volume, closed FROM candles'
+            ' taker_buy_volume, taker_buy_quote_volume, closed, packed FROM candles'
             " WHERE market = 'usdm' AND symbol = 'FILUSDT' AND \"interval\" = '1m'"
             " ORDER BY open_time").fetchall()
     columns = list(zip(*rows, strict=True))
     for index, (name, column) in enumerate(arrays.as_dict().items()):
         assert np.array_equal(np.asarray(columns[index], dtype=column.dtype), column), name
+    assert b"".join(columns[-1]) == pack_columns(arrays.as_dict(), len(arrays))
 
 
-def test_sql_loads_into_a_binbot_database(stored: tuple[SqlCandleStore, CandleArrays],
-                                          make_db, backend: str,  # type: ignore[no-untyped-def]
-                                          tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["sql", "sql-postgres"])
+def test_sql_loads_into_a_binbot_database_and_reads_through_packed(
+        stored: tuple[SqlCandleStore, CandleArrays], make_db,  # type: ignore[no-untyped-def]
+        tmp_path: Path, fmt: ExportFormat) -> None:
     _, arrays = stored
     script = tmp_path / "out.sql"
-    export_arrays(Market.USDM, "FILUSDT", "1m", arrays, "sql", script)
-    target = make_db(backend)
+    export_arrays(Market.USDM, "FILUSDT", "1m", arrays, fmt, script)
+    target = make_db("sqlite" if fmt == "sql" else "postgres")
     upgrade(target)
     raw = target.raw_connection()
     try:
         cursor = raw.cursor()
-        if backend == "sqlite":
+        if fmt == "sql":
             raw.driver_connection.executescript(script.read_text())  # type: ignore[union-attr]
         else:
             cursor.execute(script.read_text())
         raw.commit()
     finally:
         raw.close()
-    assert_same(SqlCandleStore(target).read_arrays(Market.USDM, "FILUSDT", "1m"), arrays)
+    store = SqlCandleStore(target)
+    # Every row has the BLOB binbot would have written, so bulk reads take the fast path.
+    series = (Market.USDM, "FILUSDT", "1m")
+    assert store._read_packed(*series, None, None) == pack_columns(arrays.as_dict(), len(arrays))
+    assert_same(store.read_arrays(*series), arrays)
+
+
+def test_the_sql_of_one_database_is_not_for_the_other(
+        stored: tuple[SqlCandleStore, CandleArrays], tmp_path: Path) -> None:
+    # A PostgreSQL script in SQLite fails loudly instead of storing the BLOBs as text.
+    few = CandleArrays(**{name: column[:3] for name, column in stored[1].as_dict().items()})
+    script = tmp_path / "out.sql"
+    export_arrays(Market.USDM, "FILUSDT", "1m", few, "sql-postgres", script)
+    with closing(sqlite3.connect(tmp_path / "loaded.db")) as connection, \
+            pytest.raises(sqlite3.OperationalError):
+        connection.executescript(script.read_text())
 
 
 def test_postgres_url_fixture_is_consistent() -> None:

@@ -92,6 +92,10 @@ def test_export_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     with sqlite3.connect(tmp_path / "loaded.db") as connection:
         connection.executescript((tmp_path / "day.sql").read_text())
         assert connection.execute("SELECT count(*) FROM candles").fetchone()[0] == 1440
+        assert connection.execute("SELECT DISTINCT typeof(packed), length(packed) "
+                                  "FROM candles").fetchall() == [("blob", 89)]
+    assert main([*base, "--format", "sql-postgres", "--output", "day-pg.sql"]) == 0
+    assert (tmp_path / "day-pg.sql").read_text().count("'::bytea") == 1440
     assert main([*base, "--format", "parquet", "--output", "day.parquet"]) == 0
     assert (tmp_path / "day.parquet").stat().st_size > 0
     capsys.readouterr()
