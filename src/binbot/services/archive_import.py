@@ -163,6 +163,8 @@ def write_prepared(connection: Connection, prepared: PreparedFile) -> int:
             _insert_sqlite(cursor, prepared)
     finally:
         cursor.close()
+    if before == 0:  # nothing in the file's range: every row is new (no count of them needed)
+        return len(prepared.columns)
     return _count(connection, prepared.columns) - before
 
 

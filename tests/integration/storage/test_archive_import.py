@@ -146,6 +146,19 @@ def test_microsecond_spot_file(engine: Engine, tmp_path: Path) -> None:
     assert arrays.close_time.tolist() == [int(x.split(",")[6]) for x in lines]
 
 
+def test_new_rows_are_the_ones_not_stored_before(engine: Engine, tmp_path: Path) -> None:
+    with gzip.open(KLINES_DIR / "DOTUSDT-1m-2026-02.csv.gz", "rt") as f:
+        lines = f.read().splitlines()[1:201]
+    path = tmp_path / "DOTUSDT-1m-2026-02.csv"
+    for part, new_rows in ((lines[50:150], 100), (lines[:50] + lines[150:], 100),
+                           (lines, 0), (lines[20:30], 0)):
+        path.write_text("\n".join(part) + "\n")
+        [outcome] = import_kline_files(engine, [path])
+        assert isinstance(outcome, ImportResult)
+        assert (outcome.rows, outcome.new_rows) == (len(part), new_rows)
+    assert total_rows(engine) == 200
+
+
 @pytest.mark.parametrize("rows", [1, 63, 64, 65, 130])
 def test_statement_chunking_edges(engine: Engine, tmp_path: Path, rows: int) -> None:
     with gzip.open(KLINES_DIR / "DOTUSDT-1m-2026-02.csv.gz", "rt") as f:
