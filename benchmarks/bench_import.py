@@ -9,9 +9,10 @@ transaction per file). For comparison the same rows go through pandas ``read_csv
 Where the time goes (perf, 2-core VM): the writer thread is the critical path, about 1.1 s of
 CPU for the 12 files: about half in SQLite building and inserting the rows (224 bytes each on
 disk, 89 of them the packed BLOB), a quarter in the kernel writing each page twice (WAL, then
-checkpoint), the rest making and binding the Python floats of the parameters. The parsing thread (gzip ~0.15 s, pandas' C parser ~0.15 s, validation)
-mostly overlaps it. There: 390,000-420,000 rows/s best of 3, 1.5 s of CPU (280,000-310,000
-and 2.0 s, run alternately with it, when each row's BLOB was bound as a bytes object).
+checkpoint), the rest making and binding the Python floats of the parameters. The parsing
+thread (gzip ~0.15 s, pandas' C parser ~0.15 s, validation) mostly overlaps it. There:
+390,000-420,000 rows/s best of 3, 1.5 s of CPU (280,000-310,000 and 2.0 s, run alternately
+with it, when each row's BLOB was bound as a bytes object).
 """
 
 from __future__ import annotations
