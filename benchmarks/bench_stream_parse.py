@@ -5,7 +5,7 @@ recorded payloads in ../shared/fixtures/binance, then feeds them through ``Messa
 (envelope decode, typed payload decode chosen by stream suffix, conversion to domain events,
 overlap dedupe, hand-over to the bounded consumer queue) and prints messages per second.
 
-Run: /work/venv/bin/python benchmarks/bench_stream_parse.py
+Run: .venv/bin/python benchmarks/bench_stream_parse.py
 """
 
 from __future__ import annotations
