@@ -123,6 +123,10 @@ class TailWindow:
         """Sum of the squared deviations of those values from ``tail_mean``."""
         return self._m2
 
+    def tail_summary(self) -> tuple[float, float]:
+        """``(tail_mean, tail_m2)`` in one call (a strategy reads both after every candle)."""
+        return self._mu, self._m2
+
     def _push(self, close: float) -> None:
         """Add a finite ``close`` to the tail (see the class docstring)."""
         tail = self._tail

@@ -237,12 +237,11 @@ class Boll(Strategy):
             self._threshold = _INF
             self.quiet_low, self.quiet_high = -_INF, _INF
             return
-        bands = self._bands
-        self._anchor = bands.tail_mean
+        self._anchor, m2 = self._bands.tail_summary()
         if self._c <= 0:
             self._threshold = _INF
         else:  # sqrt(k^2 M / ((n - ddof) c)), the factors computed once
-            self._threshold = math.sqrt(self._k2 * bands.tail_m2 / self._threshold_div)
+            self._threshold = math.sqrt(self._k2 * m2 / self._threshold_div)
         self._update_zone()
 
     def _update_zone(self) -> None:
