@@ -3,8 +3,9 @@
 Accuracy matters more than usual here: a 20-candle window of 1m closes often has a standard
 deviation 1e-4 of the price or less (and exactly 0 on flat stretches), so the textbook
 ``E[x^2] - E[x]^2`` over raw prices loses about half the digits, which is what TA-Lib does.
-Both forms below subtract a value from inside the window before squaring, which keeps the error at
-a few ulps of the standard deviation itself and gives exactly 0 for a flat window.
+The vectorized form below subtracts a value from inside the window before squaring, which keeps
+the error at a few ulps of the standard deviation itself; the incremental one (``TailWindow``)
+keeps the window in exact integers and rounds once. Both give exactly 0 for a flat window.
 """
 
 from __future__ import annotations
