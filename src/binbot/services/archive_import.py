@@ -24,6 +24,7 @@ from binbot.services.kline_archive import ArchiveFormatError, KlineColumns, read
 from binbot.storage.candle_table import KEY_COLUMNS, VALUE_COLUMNS
 from binbot.storage.database import write_transaction
 from binbot.storage.packed import (
+    INTEGER_COLUMNS,
     PACKED_COLUMNS,
     PACKED_SIZE,
     POSTGRES_PACK_SQL,
@@ -37,7 +38,6 @@ _ROWS_PER_STATEMENT: Final = 64
 _ROW_COLUMNS: Final = tuple(name for name in PACKED_COLUMNS if name != "closed")
 # The same for every row of a file: bound once per statement, after the rows' values.
 _FILE_COLUMNS: Final = ("market", "symbol", "interval", "closed")
-_INTEGER_COLUMNS: Final = ("open_time", "close_time", "trades")
 # Integers within +-2**53 are exact as float64 (epoch ms and trade counts always are).
 _EXACT_FLOAT_INT: Final = 2**53
 _IMPORT_CACHE_KIB: Final = -65_536  # negative: KiB (64 MiB) rather than pages
@@ -90,7 +90,7 @@ def _sqlite_layout(columns: KlineColumns) -> Layout:
     # INTEGER column as an INTEGER, so the integer columns read back exactly as they were,
     # provided float64 holds them exactly; otherwise they go as Python ints.
     exact = all(int(values[name].min()) >= -_EXACT_FLOAT_INT
-                and int(values[name].max()) <= _EXACT_FLOAT_INT for name in _INTEGER_COLUMNS)
+                and int(values[name].max()) <= _EXACT_FLOAT_INT for name in INTEGER_COLUMNS)
     table = np.empty((len(columns), len(_ROW_COLUMNS)), dtype=np.float64 if exact else object)
     for index, name in enumerate(_ROW_COLUMNS):
         table[:, index] = values[name] if exact else values[name].tolist()

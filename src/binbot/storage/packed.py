@@ -29,10 +29,11 @@ PACKED_COLUMNS: Final = (
     "open_time", "close_time", "open", "high", "low", "close", "volume", "quote_volume",
     "trades", "taker_buy_volume", "taker_buy_quote_volume", "closed",
 )
-_INTEGERS: Final = frozenset({"open_time", "close_time", "trades"})
+# The int64 fields; every other one but ``closed`` is a float64.
+INTEGER_COLUMNS: Final = frozenset({"open_time", "close_time", "trades"})
 
 PACKED_DTYPE: Final = np.dtype([
-    (name, "?" if name == "closed" else ">i8" if name in _INTEGERS else ">f8")
+    (name, "?" if name == "closed" else ">i8" if name in INTEGER_COLUMNS else ">f8")
     for name in PACKED_COLUMNS
 ])
 PACKED_SIZE: Final = PACKED_DTYPE.itemsize  # 89
@@ -42,7 +43,7 @@ _UNPACK_BLOCK_ROWS: Final = 32_768  # ~3 MB of records
 # The same bytes built by PostgreSQL from the columns of a ``candles`` row.
 POSTGRES_PACK_SQL: Final = " || ".join(
     "CASE WHEN closed THEN '\\x01'::bytea ELSE '\\x00'::bytea END" if name == "closed"
-    else f'{"int8send" if name in _INTEGERS else "float8send"}("{name}")'
+    else f'{"int8send" if name in INTEGER_COLUMNS else "float8send"}("{name}")'
     for name in PACKED_COLUMNS
 )
 
