@@ -8,7 +8,7 @@ for ``1w``); open = first open, high = max, low = min, close = last close, volum
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,10 +20,6 @@ from binbot.domain.market import MINUTE_MS, Market, interval_ms
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 _WEEK_OFFSET_MS = 4 * 1440 * MINUTE_MS
-# ``Candle`` is a frozen slots dataclass: its ``__init__`` stores each field through
-# ``object.__setattr__``. Storing through the slots' own descriptors fills the same slots at
-# half the cost; ``Bars.candles`` does that, in the order of the fields.
-_CANDLE_SLOTS = tuple(getattr(Candle, f.name).__set__ for f in fields(Candle))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -63,41 +59,15 @@ class Bars:
         return self.slice(lo, max(lo, hi))
 
     def candles(self, market: Market, symbol: str, closed: bool = True) -> list[Candle]:
-        """Domain candles (volume only; the other amounts are not carried).
-
-        Built through the slot descriptors (see ``_CANDLE_SLOTS``): a backtest makes one per
-        interval, and ``Candle.__init__`` (frozen) costs twice as much. The candles are the
-        very ones the constructor makes (``tests/unit/backtest/test_bars_and_ticks.py``).
-        """
-        length = self.length_ms
+        """Domain candles (volume only; the other amounts are not carried)."""
+        last = self.length_ms - 1
         interval = self.interval
-        (market_, symbol_, interval_, open_time_, close_time_, open_, high_, low_, close_,
-         volume_, quote_volume_, trades_, taker_buy_volume_, taker_buy_quote_volume_,
-         closed_) = _CANDLE_SLOTS
-        new = object.__new__
-        out: list[Candle] = []
-        append = out.append
-        for t, o, h, lo, c, v in zip(self.open_time.tolist(), self.open.tolist(),
-                                     self.high.tolist(), self.low.tolist(),
-                                     self.close.tolist(), self.volume.tolist(), strict=True):
-            candle = new(Candle)
-            market_(candle, market)
-            symbol_(candle, symbol)
-            interval_(candle, interval)
-            open_time_(candle, t)
-            close_time_(candle, t + length - 1)
-            open_(candle, o)
-            high_(candle, h)
-            low_(candle, lo)
-            close_(candle, c)
-            volume_(candle, v)
-            quote_volume_(candle, 0.0)
-            trades_(candle, 0)
-            taker_buy_volume_(candle, 0.0)
-            taker_buy_quote_volume_(candle, 0.0)
-            closed_(candle, closed)
-            append(candle)
-        return out
+        return [Candle(market, symbol, interval, t, t + last, o, h, lo, c, v, 0.0, 0, 0.0, 0.0,
+                       closed)
+                for t, o, h, lo, c, v in zip(self.open_time.tolist(), self.open.tolist(),
+                                             self.high.tolist(), self.low.tolist(),
+                                             self.close.tolist(), self.volume.tolist(),
+                                             strict=True)]
 
     @classmethod
     def from_columns(cls, interval: str, columns: Any) -> Bars:

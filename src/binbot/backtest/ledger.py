@@ -15,18 +15,20 @@ opened.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 
 from binbot.backtest.metrics import TradeRecord
 from binbot.domain.positions import TradeKind
 from binbot.domain.positions import TradeRecord as Leg
+from binbot.domain.values import fast_init
 from binbot.engine.portfolio import Portfolio
 
 _CLOSES = (TradeKind.CLOSE_LONG, TradeKind.CLOSE_SHORT)
 _ZERO = Decimal(0)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Trade:
     """One position action, as ``--json`` writes it (``pnl``: gross realised PnL of a close,
@@ -62,12 +64,6 @@ class Ledger:
         self._portfolio = portfolio
         self.refresh()
 
-    @property
-    def stale(self) -> bool:
-        """True when a fill or a funding payment happened since the last ``refresh``."""
-        p = self._portfolio
-        return p is not None and p.changes != self.seen
-
     def refresh(self) -> None:
         """Re-read the equity terms from the portfolio (after fills or a funding payment)."""
         p = self._portfolio
@@ -79,35 +75,15 @@ class Ledger:
         self.qty = float(position.quantity)
         self.entry = float(position.entry_price)
 
-    def equity(self, price: float) -> float:
-        if self.stale:
-            self.refresh()
-        return self.base + self.qty * (price - self.entry)
-
 
 def trades_of(legs: Iterable[Leg]) -> list[Trade]:
-    """The trade list (one per leg). A backtest has tens of thousands: the kind's value comes
-    from a table (``Enum.value`` is a slow property) and the frozen ``Trade`` is filled through
-    its slot descriptors (``Trade(...)`` stores each field through ``object.__setattr__``, at
-    twice the cost); the trades are the ones the constructor makes (tested)."""
-    time_, action_, price_, qty_, fee_, pnl_ = _TRADE_SLOTS
-    new = object.__new__
+    """The trade list (one per leg); the kind's value comes from a table (``Enum.value`` is a
+    slow property, and a backtest has tens of thousands of legs)."""
     actions = _ACTIONS
-    out: list[Trade] = []
-    append = out.append
-    for leg in legs:
-        trade = new(Trade)
-        time_(trade, leg.time)
-        action_(trade, actions[leg.kind])
-        price_(trade, float(leg.price))
-        qty_(trade, float(leg.quantity))
-        fee_(trade, float(leg.fee))
-        pnl_(trade, float(leg.pnl))
-        append(trade)
-    return out
+    return [Trade(leg.time, actions[leg.kind], float(leg.price), float(leg.quantity),
+                  float(leg.fee), float(leg.pnl)) for leg in legs]
 
 
-_TRADE_SLOTS = tuple(getattr(Trade, f.name).__set__ for f in fields(Trade))
 _ACTIONS = {kind: kind.value for kind in TradeKind}
 
 

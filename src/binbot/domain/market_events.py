@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from binbot.domain.candle import Candle
 from binbot.domain.market import Market
 from binbot.domain.streams import StreamKey
+from binbot.domain.values import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KlineEvent:
     """A kline stream update; the candle is closed only when Binance says so (``k.x``)."""
@@ -17,6 +19,7 @@ class KlineEvent:
     candle: Candle
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TradeEvent:
     """An aggregated trade: the real-time price."""
@@ -31,6 +34,7 @@ class TradeEvent:
     buyer_is_maker: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BookTickerEvent:
     """Best bid and ask."""
@@ -45,6 +49,7 @@ class BookTickerEvent:
     ask_qty: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MarkPriceEvent:
     """USD-M mark price, index price and funding."""

@@ -122,7 +122,7 @@ def test_instrument_filters_follow_the_data_precision(fil_feb: MarketData) -> No
     assert (inst.base_asset, inst.quote_asset) == ("FIL", "USDT")
 
 
-def test_candles_are_the_ones_the_constructor_makes(fil_feb: MarketData) -> None:
+def test_candles_carry_the_bars_values_as_plain_python_numbers(fil_feb: MarketData) -> None:
     bars = aggregate(fil_feb.bars, "15m").bars.slice(0, 300)
     made = bars.candles(Market.USDM, "FILUSDT")
     expected = [Candle(Market.USDM, "FILUSDT", "15m", int(t), int(t) + 899_999, float(o),

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from binbot.adapters.binance import fast_events
 from binbot.adapters.binance.wire import (
     WireAggTrade,
     WireBookTicker,
@@ -77,7 +76,7 @@ def candles_from_rows(
 
 
 def _candle_from_stream(k: WireKlineData, market: Market, symbol: str) -> Candle:
-    return fast_events.candle(
+    return Candle(
         market,
         symbol,
         k.i,
@@ -106,13 +105,13 @@ def continuous_kline_event(wire: WireContinuousKline) -> KlineEvent:
 
 
 def trade_event(wire: WireAggTrade, market: Market) -> TradeEvent:
-    return fast_events.trade_event(
+    return TradeEvent(
         market, wire.s, wire.E, wire.T, wire.a, float(wire.p), float(wire.q), wire.m
     )
 
 
 def book_ticker_event(wire: WireBookTicker, market: Market) -> BookTickerEvent:
-    return fast_events.book_ticker_event(
+    return BookTickerEvent(
         market,
         wire.s,
         wire.u,
