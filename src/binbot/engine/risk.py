@@ -38,7 +38,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from binbot.domain.instrument import FilterViolation, Instrument
-from binbot.domain.orders import OrderIntent, OrderSide, OrderType
+from binbot.domain.orders import OrderIntent, OrderType
 from binbot.domain.values import fast_init
 
 # Rule names carried by rejections and risk events.
@@ -275,12 +275,7 @@ class RiskGate:
     def _evaluate(self, intent: OrderIntent, bot: RiskInput) -> Rejection | None:
         if self.block_reason and bot.time >= self.block_until:
             self.clear_block()  # the day it was set for is over
-        # ``self.state``, with the usual answer (nothing set) found without the property call.
-        if (self._manual is TradingState.ACTIVE and not self.kill_switch
-                and not self.block_reason and not self.stale_reason):
-            state = TradingState.ACTIVE
-        else:
-            state = self.state
+        state = self.state
         if state is TradingState.HALTED:  # first: the most telling reason for a halted bot
             return Rejection(HALTED_RULE, _with_reason("trading halted", self.state_reason))
         if not bot.running:
@@ -313,8 +308,7 @@ class RiskGate:
         cap = limits.max_order_notional
         if cap is not None and notional > cap:
             return Rejection(MAX_ORDER_NOTIONAL, f"order notional above {cap}, was {notional}")
-        signed = intent.quantity if intent.side is OrderSide.BUY else -intent.quantity
-        after = abs(bot.position_qty + signed) * reference
+        after = abs(bot.position_qty + intent.quantity * intent.side.sign) * reference
         base = bot.capital
         if bot.equity is not None and bot.equity > base:
             base = bot.equity  # the cap grows with the profits (see the module docstring)
@@ -332,7 +326,7 @@ class RiskGate:
     def _reduces(intent: OrderIntent, position_qty: Decimal) -> bool:
         if intent.reduce_only:
             return True
-        signed = intent.quantity if intent.side is OrderSide.BUY else -intent.quantity
+        signed = intent.quantity * intent.side.sign
         return position_qty != 0 and (position_qty > 0) != (signed > 0) and (
             abs(signed) <= abs(position_qty)
         )

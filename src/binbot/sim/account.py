@@ -55,7 +55,7 @@ class SimAccount:
             return ""
         position = self.position
         before = position.quantity
-        signed = fill.quantity if fill.side == "BUY" else -fill.quantity  # signed_quantity
+        signed = fill.signed_quantity
         after = before + signed
         reducing = abs(after) <= abs(before) and (after == 0 or (after > 0) == (before > 0))
         if reducing:
@@ -113,10 +113,7 @@ class SimAccount:
     def _update_liquidation(self) -> None:
         self.liquidate_below = -_INF
         self.liquidate_above = _INF
-        if self._spot:
-            return
-        config = self._config
-        price = self.position.liquidation_price(config.leverage, config.maintenance_margin_rate)
+        price = self.liquidation_price()
         if price is None:
             return
         if self.position.quantity > 0:

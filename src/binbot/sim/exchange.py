@@ -244,7 +244,7 @@ class SimulatedExchange:
         """``to_decimal`` of the last price converted, remembered: an order converts the same
         trade price two or three times (0.0 is redone: -0.0 == 0.0 but their reprs differ)."""
         if price != self._decimal_of or not price:
-            self._decimal = Decimal(repr(price))  # ``to_decimal``, inlined
+            self._decimal = to_decimal(price)
             self._decimal_of = price
         return self._decimal
 
