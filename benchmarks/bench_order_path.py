@@ -4,9 +4,10 @@ A strategy that reverses its position at every closed 15m candle (a close order 
 order, like BOLL's reversals) runs in bar-close mode on real FILUSDT candles, and again with
 the same strategy placing no order. The difference, divided by the number of orders, is the
 cost of one market order from the strategy's command through the risk gate, the simulator,
-the fill, the portfolio, the events and the strategy's hooks. Printed as wall-clock time
-(best of R) and as Python function calls per order (exact, independent of the machine's load),
-with the same figures per closed candle.
+the fill and the portfolio: no event sink and no order hook, as in a backtest of a strategy
+that keeps the base ``on_order``/``on_fill`` (BOLL's ``on_order`` adds about 2 us). Printed
+as wall-clock time (best of R) and as Python function calls per order (exact, independent of
+the machine's load), with the same figures per closed candle.
 
 This is the number behind ``bench_backtest.py``'s intrabar figure: the BOLL rules place about
 one order per 32 1m bars there, so the per-order cost bounds the bars per second.
