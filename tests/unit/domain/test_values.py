@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 import pickle
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -16,29 +17,27 @@ from binbot.domain.orders import OrderEvent, OrderIntent, OrderStatus
 from binbot.domain.values import fast_init
 
 
-@dataclass(frozen=True, slots=True)
-class Plain:
-    a: int
-    b: str = "b"
-    c: list[int] = field(default_factory=list)
-    d: float = field(default=1.5, kw_only=True)
+def _value_class(name: str) -> Any:
+    """The same frozen slots dataclass each call, as a fresh class bound to ``name`` below
+    (the name makes it picklable)."""
 
-    def __post_init__(self) -> None:
-        if self.a < 0:
-            raise ValueError(f"a must be >= 0, was {self.a}")
+    @dataclass(frozen=True, slots=True)
+    class Value:
+        a: int
+        b: str = "b"
+        c: list[int] = field(default_factory=list)
+        d: float = field(default=1.5, kw_only=True)
+
+        def __post_init__(self) -> None:
+            if self.a < 0:
+                raise ValueError(f"a must be >= 0, was {self.a}")
+
+    Value.__name__ = Value.__qualname__ = name
+    return Value
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class Fast:
-    a: int
-    b: str = "b"
-    c: list[int] = field(default_factory=list)
-    d: float = field(default=1.5, kw_only=True)
-
-    def __post_init__(self) -> None:
-        if self.a < 0:
-            raise ValueError(f"a must be >= 0, was {self.a}")
+Plain = _value_class("Plain")
+Fast = fast_init(_value_class("Fast"))
 
 
 def _fields(value: object) -> tuple[object, ...]:
