@@ -65,6 +65,12 @@ def _quoted(names: Iterable[str]) -> str:
     return ", ".join(f'"{name}"' for name in names)
 
 
+# An imported row replaces every stored value of its candle (SQLite and PostgreSQL alike).
+_ON_CONFLICT_UPDATE: Final = (
+    f"ON CONFLICT ({_quoted(KEY_COLUMNS)}) DO UPDATE SET "
+    + ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS))
+
+
 Layout = tuple[np.ndarray[Any, Any], bytes]
 
 
@@ -114,10 +120,9 @@ def upsert_sql(rows: int = 1) -> str:
         f"({constants}, " + ", ".join(f"?{r * width + i}" for i in range(1, width + 1))
         + f", substr(?{blob}, {r * PACKED_SIZE + 1}, {PACKED_SIZE}))"
         for r in range(rows))
-    updates = ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS)
     return (
         f"INSERT INTO candles ({_quoted((*_FILE_COLUMNS, *_ROW_COLUMNS, 'packed'))}) "  # noqa: S608
-        f"VALUES {values} ON CONFLICT ({_quoted(KEY_COLUMNS)}) DO UPDATE SET {updates}"
+        f"VALUES {values} {_ON_CONFLICT_UPDATE}"
     )
 
 
@@ -196,11 +201,10 @@ def _copy_postgres(cursor: Any, columns: KlineColumns) -> None:
         for row in zip(*(getattr(columns, name).tolist() for name in _ROW_COLUMNS),
                        strict=True):
             copy.write_row((*constants, *row))
-    updates = ", ".join(f'"{name}" = excluded."{name}"' for name in VALUE_COLUMNS)
     cursor.execute(
         f"INSERT INTO candles ({_quoted((*copied, 'packed'))}) "  # noqa: S608 - constants only
         f"SELECT {_quoted(copied)}, {POSTGRES_PACK_SQL} FROM candles_import "
-        f"ON CONFLICT ({_quoted(KEY_COLUMNS)}) DO UPDATE SET {updates}")
+        f"{_ON_CONFLICT_UPDATE}")
     cursor.execute("TRUNCATE candles_import")
 
 
