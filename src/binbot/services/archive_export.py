@@ -21,6 +21,7 @@ import pandas as pd
 
 from binbot.domain.market import Market
 from binbot.services.kline_archive import ARCHIVE_COLUMNS
+from binbot.storage.candle_table import ALL_COLUMNS
 from binbot.storage.candles import CandleArrays
 from binbot.storage.packed import PACKED_SIZE, pack_columns
 
@@ -29,11 +30,6 @@ EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("csv", "parquet", "sql", "sql
 SqlDialect = Literal["sqlite", "postgresql"]
 _SQL_ROWS_PER_INSERT: Final = 500
 
-_SQL_COLUMNS: Final = (
-    "market", "symbol", "interval", "open_time", "close_time", "open", "high", "low", "close",
-    "volume", "quote_volume", "trades", "taker_buy_volume", "taker_buy_quote_volume", "closed",
-    "packed",
-)
 # The packed BLOB's type and the literal of its bytes (``{}``: hex digits) in each database.
 # No comma in a literal: the rows are written by a CSV writer, which would quote it. An E''
 # string reads the same whatever PostgreSQL's standard_conforming_strings says.
@@ -121,8 +117,9 @@ def write_sql(market: Market, symbol: str, interval: str, arrays: CandleArrays,
     """A script that loads the candles into a ``dialect`` database (binbot's or any other)."""
     frame = _sql_literal_frame(market, symbol, interval, arrays, dialect)
     # pandas writes the value tuples fast; each CSV line becomes one "(...)" row.
-    lines = frame.to_csv(index=False, header=False, lineterminator="\n").splitlines()
-    columns = ", ".join(f'"{name}"' for name in _SQL_COLUMNS)
+    lines = frame.to_csv(columns=list(ALL_COLUMNS), index=False, header=False,
+                         lineterminator="\n").splitlines()
+    columns = ", ".join(f'"{name}"' for name in ALL_COLUMNS)
     with output.open("w", encoding="utf-8", newline="\n") as out:
         out.write(f"-- binbot candles: {Market(market).value} {symbol} {interval}, "
                   f"{len(lines)} rows, for {dialect}\nBEGIN;\n"
