@@ -106,7 +106,8 @@ def main() -> None:
             started = time.perf_counter()
             with write_transaction(engine) as connection:
                 connection.exec_driver_sql("DELETE FROM candles")
-                write_prepared(connection, prepare(synthetic_series(args.rows)))
+                write_prepared(connection,
+                               prepare(synthetic_series(args.rows), engine.dialect.name))
             if engine.dialect.name == "postgresql":
                 with engine.connect() as connection:
                     connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
