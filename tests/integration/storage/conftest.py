@@ -6,16 +6,25 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from binbot.storage.candles import SqlCandleStore
 from binbot.storage.database import make_engine, sqlite_url
 from binbot.storage.migrate import upgrade
 
 PG_ENV = "BINBOT_TEST_POSTGRES_URL"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 KLINES_DIR = REPO_ROOT.parent / "shared" / "data" / "klines" / "binance-um-1m"
+
+
+class ColumnsOnly(SqlCandleStore):
+    """The store as it read before ``candles.packed``: column by column (the reference)."""
+
+    def _read_packed(self, *args: Any) -> bytes | None:
+        return None
 
 
 def postgres_url() -> str | None:

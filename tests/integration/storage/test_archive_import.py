@@ -13,8 +13,7 @@ from binbot.domain.market import Market
 from binbot.services.archive_import import ImportFailure, ImportResult, import_kline_files
 from binbot.storage.candles import SqlCandleStore
 
-from .conftest import KLINES_DIR
-from .test_packed_reads import ColumnsOnly
+from .conftest import KLINES_DIR, ColumnsOnly
 
 ALL_FILES = sorted(KLINES_DIR.glob("*.csv.gz"))
 

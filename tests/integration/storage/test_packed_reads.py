@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -26,16 +25,11 @@ from binbot.storage.fast_read import fetch_joined_blobs
 from binbot.storage.packed import PACKED_COLUMNS, pack_values
 from binbot.storage.writer import Writer
 
+from .conftest import ColumnsOnly
+
 M = 60_000
 SERIES = (Market.USDM, "BTCUSDT", "1m")
 FLOATS = st.floats(allow_nan=False)  # SQLite cannot store NaN (it becomes NULL)
-
-
-class ColumnsOnly(SqlCandleStore):
-    """The store as it read before ``packed``: column by column."""
-
-    def _read_packed(self, *args: Any) -> bytes | None:
-        return None
 
 
 def candle(i: int, close: float = 10.0, *, closed: bool = True) -> Candle:
