@@ -187,6 +187,9 @@ class BotCore:
         # the order snapshot for ``on_order`` is not taken).
         self._order_hook = (strategy.on_order if type(strategy).on_order is not Strategy.on_order
                             else None)
+        # The states the strategy asked to hear about (``Strategy.order_updates``).
+        self._order_statuses = (frozenset(OrderStatus) if strategy.order_updates is None
+                                else strategy.order_updates)
         self._fill_hook = (strategy.on_fill if type(strategy).on_fill is not Strategy.on_fill
                            else None)
         # What ``quiet_band`` may rely on: the base class's on_price does nothing; a
@@ -414,13 +417,14 @@ class BotCore:
         if status in TERMINAL:
             self._orders.pop(order.intent.client_order_id, None)
             self._recent.append(order)
-        if self._publish or self._order_hook is not None:
+        hook = self._order_hook if status in self._order_statuses else None
+        if self._publish or hook is not None:
             # A copy: by the time anyone reads this change the order may have moved on.
             seen = order.copy()
             if self._publish:
                 self._events(OrderUpdated(self._bot_id, event.time, seen))
-            if self._order_hook is not None:
-                self._pending.append((self._order_hook, seen))
+            if hook is not None:
+                self._pending.append((hook, seen))
 
     def _external_order(self, fill: Fill) -> Order:
         intent = OrderIntent(
@@ -521,10 +525,10 @@ class BotCore:
         side: OrderSide,
         type_: OrderType = OrderType.MARKET,
         *,
-        quantity: Decimal | float | None = None,
-        quote_amount: Decimal | float | None = None,
-        price: Decimal | float | None = None,
-        stop_price: Decimal | float | None = None,
+        quantity: Decimal | float | int | None = None,
+        quote_amount: Decimal | float | int | None = None,
+        price: Decimal | float | int | None = None,
+        stop_price: Decimal | float | int | None = None,
         reduce_only: bool = False,
         time_in_force: TimeInForce | None = None,
         tag: str = "",
@@ -558,7 +562,7 @@ class BotCore:
         self._intent_seq = seq + 1
         return self._send(intent, reference)
 
-    def close_position(self, *, price: Decimal | float | None = None,
+    def close_position(self, *, price: Decimal | float | int | None = None,
                        tag: str = "") -> Order | None:
         qty = self.portfolio.position.quantity
         if qty == 0:

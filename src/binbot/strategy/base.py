@@ -28,6 +28,9 @@ after ``max_consecutive_errors`` in a row):
   ``on_price`` in ``quiet_band_of``: a backtest then skips such calls. A subclass that
   overrides ``on_price`` does not inherit the promise (none are skipped by default).
 - ``on_order(order)``: an order changed state. ``on_fill(fill)``: one of our orders executed.
+  A strategy that only cares about some states names them in ``order_updates`` (say, the
+  terminal states of orders that did not execute); ``on_order`` is then called for those
+  only, and the engine does not snapshot the order for the others.
 - ``on_stop()``: the bot is stopping.
 
 Views: ``time``, ``price``, ``candles`` (numpy arrays, ``candles.to_frame()``), ``forming``,
@@ -49,7 +52,7 @@ from typing import Any, ClassVar, Final
 from binbot.domain.candle import Candle
 from binbot.domain.fills import Fill
 from binbot.domain.market import Market
-from binbot.domain.orders import Order, OrderSide, OrderType, TimeInForce
+from binbot.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from binbot.strategy.candles import CandleSeries
 from binbot.strategy.context import PositionView, PriceSource, StrategyContext
 from binbot.strategy.params import StrategyParams, validate_params
@@ -77,6 +80,8 @@ class Strategy:
     quiet_low: float = math.inf
     quiet_high: float = -math.inf
     quiet_band_of: ClassVar[Callable[..., None] | None] = None
+    # The order states ``on_order`` is called for; None: every change.
+    order_updates: ClassVar[frozenset[OrderStatus] | None] = None
 
     def __init__(self, params: Mapping[str, Any] | StrategyParams | None = None) -> None:
         self.params = validate_params(self.name, type(self).Params, params)
@@ -204,16 +209,15 @@ class Strategy:
 
     def close(self, *, price: Number | None = None, tag: str = "") -> Order | None:
         """Close the whole position (reduce-only on futures); None when flat."""
-        return self.ctx.close_position(price=_num(price), tag=tag)
+        return (self._ctx or self.ctx).close_position(price=price, tag=tag)
 
     def stop_order(self, side: OrderSide, quantity: Number, stop_price: Number, *,
                    take_profit: bool = False, reduce_only: bool = True,
                    tag: str = "") -> Order | None:
         """A STOP_MARKET (or TAKE_PROFIT_MARKET) order triggered by the trade price."""
         kind = OrderType.TAKE_PROFIT_MARKET if take_profit else OrderType.STOP_MARKET
-        return self.ctx.submit_order(side, kind, quantity=_num(quantity),
-                                     stop_price=_num(stop_price), reduce_only=reduce_only,
-                                     tag=tag)
+        return self.ctx.submit_order(side, kind, quantity=quantity, stop_price=stop_price,
+                                     reduce_only=reduce_only, tag=tag)
 
     def cancel(self, client_order_id: str) -> None:
         self.ctx.cancel(client_order_id)
@@ -223,12 +227,7 @@ class Strategy:
                tag: str) -> Order | None:
         kind = OrderType.MARKET if price is None else OrderType.LIMIT
         tif = time_in_force if time_in_force is not None or price is None else TimeInForce.GTC
-        return self.ctx.submit_order(side, kind, quantity=_num(quantity),
-                                     quote_amount=_num(quote_amount), price=_num(price),
-                                     reduce_only=reduce_only, time_in_force=tif, tag=tag)
-
-
-def _num(value: Number | None) -> Decimal | float | None:
-    if value is None or isinstance(value, Decimal | float):
-        return value
-    return Decimal(value)
+        # ``self._ctx or``: the property's check costs a call, and this runs for every order.
+        return (self._ctx or self.ctx).submit_order(
+            side, kind, quantity=quantity, quote_amount=quote_amount, price=price,
+            reduce_only=reduce_only, time_in_force=tif, tag=tag)

@@ -108,10 +108,10 @@ class StrategyContext(Protocol):
         side: OrderSide,
         type_: OrderType = OrderType.MARKET,
         *,
-        quantity: Decimal | float | None = None,
-        quote_amount: Decimal | float | None = None,
-        price: Decimal | float | None = None,
-        stop_price: Decimal | float | None = None,
+        quantity: Decimal | float | int | None = None,
+        quote_amount: Decimal | float | int | None = None,
+        price: Decimal | float | int | None = None,
+        stop_price: Decimal | float | int | None = None,
         reduce_only: bool = False,
         time_in_force: TimeInForce | None = None,
         tag: str = "",
@@ -120,7 +120,7 @@ class StrategyContext(Protocol):
         ...
 
     def close_position(
-        self, *, price: Decimal | float | None = None, tag: str = ""
+        self, *, price: Decimal | float | int | None = None, tag: str = ""
     ) -> Order | None:
         """Close the whole position (reduce-only on USD-M); None when flat."""
         ...

@@ -94,3 +94,24 @@ def test_the_sink_still_hears_each_order_change_as_it_was() -> None:
     _, events = run(Buyer(), sink=True)
     updates = [e.order.status for e in events if isinstance(e, OrderUpdated)]
     assert updates == [OrderStatus.SUBMITTED, OrderStatus.NEW, OrderStatus.FILLED] * 3
+
+
+class TerminalWatcher(Watcher):
+    """A watcher that asks for the states of orders that ended without executing only."""
+
+    name = "terminal_watcher"
+    order_updates = frozenset({OrderStatus.REJECTED, OrderStatus.EXPIRED})
+
+
+@pytest.mark.parametrize("sink", [False, True])
+def test_on_order_hears_only_the_states_the_strategy_names(sink: bool) -> None:
+    watcher = TerminalWatcher()
+    _, events = run(watcher, sink=sink)
+    # Three filled orders: their fills, none of their SUBMITTED/NEW/FILLED updates.
+    assert watcher.seen == [("fill", "0.500"), ("fill", "0.497"), ("fill", "0.502")]
+    if sink:  # the sink still hears every change
+        updates = [e.order.status for e in events if isinstance(e, OrderUpdated)]
+        assert updates == [OrderStatus.SUBMITTED, OrderStatus.NEW, OrderStatus.FILLED] * 3
+    refused = TerminalWatcher()
+    run(refused, sink=sink, cap="500")  # every order is above the cap: REJECTED
+    assert refused.seen == [("order", "REJECTED")] * 3

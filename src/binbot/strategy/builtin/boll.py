@@ -165,9 +165,11 @@ class Boll(Strategy):
 
     quiet_band_of = on_price  # the quiet band describes this very on_price
 
+    # Only an order that ends without executing matters to the state machine.
+    order_updates = frozenset({OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.CANCELED})
+
     def on_order(self, order: Order) -> None:
-        done = order.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.CANCELED)
-        if done and order.filled_qty == 0:
+        if order.filled_qty == 0:
             # The state machine assumed the order would execute; follow the real position.
             quantity = self.position.quantity
             self._position = LONG if quantity > 0 else SHORT if quantity < 0 else FLAT
