@@ -105,3 +105,58 @@ def test_domain_values_built_the_fast_way_still_validate() -> None:
     with pytest.raises(ValueError, match="client order id"):
         OrderIntent("b", 0, "bad id!", Market.USDM, "BTCUSDT", "BUY",  # type: ignore[arg-type]
                     "MARKET", 1, 0)  # type: ignore[arg-type]
+
+
+def test_the_instance_is_of_its_class_whichever_way_it_was_built() -> None:
+    value = Fast(1, "x", [2], d=3.0)
+    assert type(value) is Fast and isinstance(value, Fast)
+    assert dataclasses.replace(value, a=2) == Fast(2, "x", [2], d=3.0)
+    assert type(dataclasses.replace(value, a=2)) is Fast
+
+    class Sub(Fast):  # type: ignore[misc, valid-type]  # layout of its own: the slot setters
+        pass
+
+    sub = Sub(4, d=1.0)
+    assert type(sub) is Sub and _fields(sub) == (4, "b", [], 1.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sub.a = 5
+
+
+def test_a_factory_that_raises_leaves_no_half_built_instance_of_another_class() -> None:
+    def fail() -> list[int]:
+        raise RuntimeError("no list")
+
+    @fast_init
+    @dataclass(frozen=True, slots=True)
+    class Failing:
+        a: int
+        c: list[int] = field(default_factory=fail)
+
+    with pytest.raises(RuntimeError, match="no list"):
+        Failing(1)
+    assert Failing(1, [2]).c == [2]
+
+
+def test_fields_stored_in_a_base_class_are_set_through_the_slot_setters() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @fast_init
+    @dataclass(frozen=True, slots=True)
+    class Derived(Base):
+        b: str
+
+    value = Derived(1, "x")
+    assert (value.a, value.b, type(value)) == (1, "x", Derived)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        value.b = "y"  # type: ignore[misc]
+
+
+def test_a_field_name_the_generated_code_uses_is_refused() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Clash:
+        _type: int
+
+    with pytest.raises(TypeError, match="taken by fast_init"):
+        fast_init(Clash)
