@@ -77,12 +77,22 @@ def _collector_paused() -> Iterator[None]:
     ``prepare`` builds one candle per interval (tens of thousands), each freed by its count;
     every 700 new objects the collector would walk the young ones, and now and then every
     object alive: up to half of the candle building, all of it pure cost.
+
+    On the way out, what is young (those candles and the tick lists, mostly) is moved to the
+    oldest generation unexamined: ``gc.freeze`` then ``gc.unfreeze`` splice the lists of
+    tracked objects and reset the young count, where re-enabling alone would make the next
+    allocation walk everything just built (~35 ms for an intrabar run of 21 months). Nothing
+    is lost: a full collection still examines them. Skipped if someone else froze objects
+    (``unfreeze`` would thaw theirs too).
     """
     collecting = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if not gc.get_freeze_count():
+            gc.freeze()
+            gc.unfreeze()
         if collecting:
             gc.enable()
 
