@@ -29,7 +29,9 @@ class SimAccount:
         self._spot = config.market is Market.SPOT
         self.balance: Decimal = config.starting_balance
         self.position = Position(symbol)
-        # Float thresholds at which the mark price liquidates the position (+-inf: none).
+        # The position's liquidation price (None: none), kept with the float thresholds at
+        # which the mark price reaches it (+-inf: none); all three move only with the position.
+        self._liquidation: Decimal | None = None
         self.liquidate_below = -_INF
         self.liquidate_above = _INF
 
@@ -55,7 +57,8 @@ class SimAccount:
             return ""
         position = self.position
         before = position.quantity
-        signed = fill.signed_quantity
+        quantity = fill.quantity
+        signed = quantity if fill.side == "BUY" else -quantity  # ``fill.signed_quantity``
         after = before + signed
         reducing = abs(after) <= abs(before) and (after == 0 or (after > 0) == (before > 0))
         if reducing:
@@ -65,9 +68,9 @@ class SimAccount:
         # of the legs' PnL (from 0, as ``sum`` adds them) and the entry price afterwards.
         if before == 0 or (before > 0) == (signed > 0):
             pnl = _ZERO + _ZERO  # one open leg
-            entry = (abs(before) * position.entry_price + fill.quantity * fill.price) / abs(after)
+            entry = (abs(before) * position.entry_price + quantity * fill.price) / abs(after)
         else:  # not reducing and against the position: it flips (a close leg, an open leg)
-            closing = min(abs(before), fill.quantity)
+            closing = min(abs(before), quantity)
             direction = 1 if before > 0 else -1
             pnl = _ZERO + (fill.price - position.entry_price) * closing * direction + _ZERO
             entry = fill.price
@@ -99,11 +102,8 @@ class SimAccount:
         return amount
 
     def liquidation_price(self) -> Decimal | None:
-        if self._spot:
-            return None
-        return self.position.liquidation_price(
-            self._config.leverage, self._config.maintenance_margin_rate
-        )
+        """The position's isolated-margin liquidation price (None when flat, and on spot)."""
+        return self._liquidation
 
     def equity(self, price: Decimal) -> Decimal:
         if self._spot:
@@ -111,9 +111,14 @@ class SimAccount:
         return self.balance + self.position.unrealised_pnl(price)
 
     def _update_liquidation(self) -> None:
+        """Recompute the liquidation price and thresholds: after every change of the position
+        (funding moves neither its quantity nor its entry price)."""
         self.liquidate_below = -_INF
         self.liquidate_above = _INF
-        price = self.liquidation_price()
+        price = None if self._spot else self.position.liquidation_price(
+            self._config.leverage, self._config.maintenance_margin_rate
+        )
+        self._liquidation = price
         if price is None:
             return
         if self.position.quantity > 0:

@@ -51,6 +51,7 @@ _INF: Final = math.inf
 _SIDE_NAMES: Final = {side: str(side.value) for side in OrderSide}  # Enum.value is a property
 _FEE_QUANTUM: Final = Decimal("1e-8")
 _BPS: Final = Decimal(10_000)
+_NOT_REDUCING: Final = "reduce-only order would not reduce the position"
 
 
 def _discard(event: OrderEvent) -> None:
@@ -94,35 +95,40 @@ class SimulatedExchange:
         self._sink = sink
 
     def submit(self, intent: OrderIntent) -> None:
-        reason = self._refusal(intent)
+        cid = intent.client_order_id
+        qty = self._executable_qty(intent)  # once: the refusal checks and the fill need it
+        reason = self._refusal(intent, qty)
         if reason:
-            self._emit(intent.client_order_id, OrderStatus.REJECTED, reason=reason)
+            self._emit(cid, OrderStatus.REJECTED, reason=reason)
             return
-        order = Order(intent, exchange_order_id=str(self._next_order))
+        exchange_order_id = str(self._next_order)
         self._next_order += 1
         kind = intent.type
         taker_now = kind is OrderType.MARKET or (
             kind is OrderType.LIMIT and self._marketable(intent)
         )
         if taker_now and intent.time_in_force is TimeInForce.GTX:
-            self._emit_order(order, OrderStatus.EXPIRED, "post-only order would take liquidity")
+            self._emit(cid, OrderStatus.EXPIRED, "post-only order would take liquidity",
+                       exchange_order_id)
             return
         if taker_now:
-            price = self._market_price(intent.side)
-            qty = self._executable_qty(intent)
-            fill = self._checked_fill(intent, price, qty, maker=False)
-            if isinstance(fill, str):
-                self._emit(intent.client_order_id, OrderStatus.REJECTED, reason=fill)
+            # No ``Order``: this one never rests, and its events need only the two ids. And
+            # qty > 0: ``_refusal`` rejected a reduce-only order that would not reduce.
+            fill = self._make_fill(cid, intent.side, self._market_price(intent.side), qty,
+                                   maker=False)
+            reason = self.account.refusal(fill)
+            if reason:
+                self._emit(cid, OrderStatus.REJECTED, reason=reason)
                 return
-            self._sink(OrderEvent(intent.client_order_id, OrderStatus.NEW, self._time,
-                                  order.exchange_order_id))
-            self._execute(order, fill)
+            self._sink(OrderEvent(cid, OrderStatus.NEW, self._time, exchange_order_id))
+            self._execute(intent, exchange_order_id, fill)
             return
+        order = Order(intent, exchange_order_id=exchange_order_id)
         self._emit_order(order, OrderStatus.NEW)
         if intent.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             self._emit_order(order, OrderStatus.EXPIRED, "not marketable")
             return
-        self._orders[intent.client_order_id] = order
+        self._orders[cid] = order
         self._update_triggers()
 
     def cancel(self, client_order_id: str) -> None:
@@ -196,7 +202,8 @@ class SimulatedExchange:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _refusal(self, intent: OrderIntent) -> str:
+    def _refusal(self, intent: OrderIntent, qty: Decimal) -> str:
+        """Why the order is rejected ("" when it is not); ``qty`` is its executable quantity."""
         inst = self._instrument
         if intent.symbol != inst.symbol:
             return f"unknown symbol for this account, was {intent.symbol}"
@@ -213,9 +220,10 @@ class SimulatedExchange:
         else:
             assert intent.stop_price is not None  # noqa: S101 - guaranteed by OrderIntent
             reference = intent.stop_price
-        for given in (intent.price, intent.stop_price):
-            if given is not None and inst.round_price(given, buy=True) != given:
-                return f"price is not a multiple of the tick size, was {given}"
+        if intent.price is not None or intent.stop_price is not None:  # (a market order: no)
+            for given in (intent.price, intent.stop_price):
+                if given is not None and inst.round_price(given, buy=True) != given:
+                    return f"price is not a multiple of the tick size, was {given}"
         market_order = kind is not OrderType.LIMIT
         try:
             inst.check(reference, intent.quantity, market_order=market_order,
@@ -224,8 +232,8 @@ class SimulatedExchange:
             return str(e)
         if market_order and kind is not OrderType.MARKET and self._triggered(intent, self._last):
             return "order would immediately trigger"
-        if intent.reduce_only and not self._spot and self._executable_qty(intent) <= 0:
-            return "reduce-only order would not reduce the position"
+        if qty <= 0:  # only a USD-M reduce-only order can have nothing to execute
+            return _NOT_REDUCING
         return ""
 
     def _marketable(self, intent: OrderIntent) -> bool:
@@ -290,26 +298,17 @@ class SimulatedExchange:
         return Fill(str(self._next_trade), cid, self._instrument.symbol, _SIDE_NAMES[side], price,
                     qty, fee, config.quote_asset, maker, self._time)
 
-    def _checked_fill(self, intent: OrderIntent, price: Decimal, qty: Decimal,
-                      maker: bool) -> Fill | str:
-        """The fill ``intent`` would get (the next trade id, now), or why the account
-        refuses it. ``_execute`` books that very fill: nothing in between changes either."""
-        if qty <= 0:
-            return "reduce-only order would not reduce the position"
-        fill = self._make_fill(intent.client_order_id, intent.side, price, qty, maker)
-        return self.account.refusal(fill) or fill
-
-    def _execute(self, order: Order, fill: Fill) -> None:
-        intent = order.intent
+    def _execute(self, intent: OrderIntent, exchange_order_id: str | None, fill: Fill) -> None:
+        """Book ``fill`` (the account accepted it) and report it."""
+        cid = intent.client_order_id
         self._next_trade += 1
         self.account.apply(fill)
         self._update_triggers()
         partial = fill.quantity < intent.quantity
         status = OrderStatus.PARTIALLY_FILLED if partial else OrderStatus.FILLED
-        self._sink(OrderEvent(intent.client_order_id, status, self._time,
-                              order.exchange_order_id, fill))
+        self._sink(OrderEvent(cid, status, self._time, exchange_order_id, fill))
         if partial:
-            self._emit_order(order, OrderStatus.EXPIRED, "reduce-only quantity capped")
+            self._emit(cid, OrderStatus.EXPIRED, "reduce-only quantity capped", exchange_order_id)
 
     def _match(self, price: float) -> None:
         for cid, order in list(self._orders.items()):
@@ -323,13 +322,18 @@ class SimulatedExchange:
                 fill_price = intent.price
             else:
                 fill_price = self._market_price(intent.side)
+            # The position may have moved since the order was placed: check again.
             qty = self._executable_qty(intent)
-            fill = self._checked_fill(intent, fill_price, qty, maker)
-            if isinstance(fill, str):
+            if qty <= 0:
+                reason = _NOT_REDUCING
+            else:
+                fill = self._make_fill(cid, intent.side, fill_price, qty, maker)
+                reason = self.account.refusal(fill)
+            if reason:
                 self._update_triggers()
-                self._emit_order(order, OrderStatus.EXPIRED, fill)
+                self._emit_order(order, OrderStatus.EXPIRED, reason)
                 continue
-            self._execute(order, fill)
+            self._execute(intent, order.exchange_order_id, fill)
         if not self._has_mark:
             acc = self.account
             if price <= acc.liquidate_below or price >= acc.liquidate_above:
