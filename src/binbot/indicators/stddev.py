@@ -11,6 +11,7 @@ keeps the window in exact integers and rounds once. Both give exactly 0 for a fl
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 
 import numpy as np
@@ -26,6 +27,7 @@ from binbot.indicators._arrays import (
 )
 
 _NAN = math.nan
+_MAX_EXPONENT = sys.float_info.max_exp - 1  # the largest S with 2^S a float
 
 
 def check_ddof(ddof: int, period: int) -> int:
@@ -88,14 +90,16 @@ class TailWindow:
     accurate and about 2.5x cheaper than summing the tail again (``math.fsum``) per candle.
     """
 
-    __slots__ = ("_count", "_inv_n", "_m2", "_mu", "_period", "_scale", "_sum", "_sum_sq",
-                 "_tail", "_tail_weight", "_var_div")
+    __slots__ = ("_count", "_factor", "_full_unit", "_full_unit_sq", "_inv_n", "_m2", "_mu",
+                 "_period", "_scale", "_size", "_sum", "_sum_sq", "_tail", "_tail_weight",
+                 "_var_div")
 
     def __init__(self, period: int, ddof: int) -> None:
         self._period = check_period(period)
         ddof = check_ddof(ddof, self._period)
-        self._tail: deque[int] = deque(maxlen=self._period - 1)  # each value * 2**_scale
-        self._scale = 0
+        self._size = self._period - 1
+        self._tail: deque[int] = deque(maxlen=self._size)  # each value * 2**_scale
+        self._set_scale(0)
         self._sum = 0
         self._sum_sq = 0
         self._count = 0
@@ -131,34 +135,65 @@ class TailWindow:
     def _push(self, close: float) -> None:
         """Add a finite ``close`` to the tail (see the class docstring)."""
         tail = self._tail
-        if tail.maxlen:
-            numerator, denominator = close.as_integer_ratio()
-            shift = self._scale - denominator.bit_length() + 1  # denominator == 2**k
-            if shift < 0:  # a finer value than any before: rescale what is kept (rare)
-                self._rescale(-shift)
-                tail = self._tail
-                shift = 0
-            value = numerator << shift
-            if len(tail) == tail.maxlen:
+        size = self._size
+        if size:
+            # ``close * 2^S`` is exact (scaling by a power of two, with no overflow: else
+            # OverflowError), and it is an integer exactly when ``close``'s denominator
+            # divides 2^S; then it is the integer to keep. ``_factor`` is NaN when 2^S is
+            # not a float (ValueError). Otherwise the general way, which may rescale.
+            scaled = close * self._factor
+            try:
+                value = int(scaled)
+            except (OverflowError, ValueError):
+                value = self._scaled(close)
+            else:
+                if value != scaled:
+                    value = self._scaled(close)
+            if len(tail) == size:  # full (the steady state): the oldest value leaves
                 old = tail[0]
-                self._sum -= old
-                self._sum_sq -= old * old
-            tail.append(value)
-            total = self._sum + value
-            total_sq = self._sum_sq + value * value
-            self._sum = total
-            self._sum_sq = total_sq
-            count = len(tail)
-            unit = count << self._scale
-            self._mu = total / unit
-            self._m2 = (count * total_sq - total * total) / (unit << self._scale)
+                tail.append(value)
+                total = self._sum + value - old
+                total_sq = self._sum_sq + value * value - old * old
+                self._sum = total
+                self._sum_sq = total_sq
+                self._mu = total / self._full_unit
+                self._m2 = (size * total_sq - total * total) / self._full_unit_sq
+            else:
+                tail.append(value)
+                total = self._sum + value
+                total_sq = self._sum_sq + value * value
+                self._sum = total
+                self._sum_sq = total_sq
+                count = len(tail)
+                unit = count << self._scale
+                self._mu = total / unit
+                self._m2 = (count * total_sq - total * total) / (unit << self._scale)
         self._count += 1
 
+    def _scaled(self, close: float) -> int:
+        """``close * 2^S`` as an integer, ``S`` first raised if ``close`` needs it."""
+        numerator, denominator = close.as_integer_ratio()
+        shift = self._scale - denominator.bit_length() + 1  # denominator == 2**k
+        if shift < 0:  # a finer value than any before: rescale what is kept (rare)
+            self._rescale(-shift)
+            shift = 0
+        return numerator << shift
+
     def _rescale(self, bits: int) -> None:
-        self._scale += bits
-        self._tail = deque((v << bits for v in self._tail), maxlen=self._tail.maxlen)
+        self._set_scale(self._scale + bits)
+        tail = self._tail  # in place: ``_push`` holds it
+        values = [v << bits for v in tail]
+        tail.clear()
+        tail.extend(values)
         self._sum <<= bits
         self._sum_sq <<= 2 * bits
+
+    def _set_scale(self, scale: int) -> None:
+        """``S`` and what the full-tail update divides by: ``c 2^S`` and ``c 2^2S``."""
+        self._scale = scale
+        self._factor = math.ldexp(1.0, scale) if scale <= _MAX_EXPONENT else _NAN
+        self._full_unit = self._size << scale
+        self._full_unit_sq = self._full_unit << scale
 
 
 class RollingStd(TailWindow):
