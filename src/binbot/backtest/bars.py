@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from binbot.domain.candle import Candle
 from binbot.domain.market import MINUTE_MS, Market, interval_ms
+from binbot.domain.values import builder
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -62,8 +63,9 @@ class Bars:
         """Domain candles (volume only; the other amounts are not carried)."""
         last = self.length_ms - 1
         interval = self.interval
-        return [Candle(market, symbol, interval, t, t + last, o, h, lo, c, v, 0.0, 0, 0.0, 0.0,
-                       closed)
+        make = builder(Candle)  # Candle(...) without the type call: tens of thousands here
+        return [make(market, symbol, interval, t, t + last, o, h, lo, c, v, 0.0, 0, 0.0, 0.0,
+                     closed)
                 for t, o, h, lo, c, v in zip(self.open_time.tolist(), self.open.tolist(),
                                              self.high.tolist(), self.low.tolist(),
                                              self.close.tolist(), self.volume.tolist(),

@@ -28,9 +28,12 @@ Only for ``@dataclass(frozen=True, slots=True)`` classes without ``InitVar`` fie
 from __future__ import annotations
 
 import dataclasses
+import weakref
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_BUILDERS: weakref.WeakKeyDictionary[type, Callable[..., Any]] = weakref.WeakKeyDictionary()
 
 
 def fast_init(cls: type[T]) -> type[T]:
@@ -51,7 +54,7 @@ def fast_init(cls: type[T]) -> type[T]:
             raise TypeError(f"{cls.__name__}.{field.name}: init=False fields are not supported")
         name = field.name
         if name == "self" or name.startswith(("_MISSING", "_cls", "_twin", "_set", "_type",
-                                               "_default", "_factory")):
+                                               "_default", "_factory", "_new", "_build")):
             raise TypeError(f"{cls.__name__}.{name}: the name is taken by fast_init's code")
         setter = f"_set{index}"
         slot = next(c.__dict__[name] for c in cls.__mro__ if name in c.__dict__)
@@ -79,17 +82,44 @@ def fast_init(cls: type[T]) -> type[T]:
                 "        self.__class__ = _cls",
                 "    else:",
                 *slot_body]
+    # The builder: ``cls(...)`` without the type call (see ``builder``).
+    if twin is None:
+        build = [*factories, "    self = _new(_cls)", *(line[4:] for line in slot_body)]
+    else:
+        build = [*factories, "    self = _new(_twin)", *(line[4:] for line in open_body),
+                 "    self.__class__ = _cls"]
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
-    signature = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
-    source = f"def __init__({signature}):\n" + ("\n".join(body) or "    pass") + "\n"
+        build.append("    self.__post_init__()")
+    build.append("    return self")
+    parameters = ", ".join([*positional, *(["*", *keyword] if keyword else [])])
+    source = (f"def __init__(self, {parameters}):\n" + ("\n".join(body) or "    pass") + "\n"
+              f"def _build({parameters}):\n" + "\n".join(build) + "\n")
+    namespace["_new"] = object.__new__
     exec(source, namespace)  # noqa: S102 - the source is built from the field names above
+    if cls.__new__ is object.__new__:
+        _BUILDERS[cls] = namespace["_build"]
+    else:  # ``cls.__new__`` must run: the class itself is the builder
+        _BUILDERS[cls] = cls
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__doc__ = cls.__init__.__doc__
     setattr(cls, "__init__", init)  # noqa: B010 - a class attribute, not a method call
     return cls
+
+
+def builder(cls: type[T]) -> Callable[..., T]:
+    """A function that returns what ``cls(...)`` returns for the same arguments, for a class
+    given to ``fast_init``, for code that builds many values in a loop: it skips the type
+    call (``__new__`` then ``__init__`` looked up and called with a tuple of the arguments)
+    and stores the fields itself, the way ``__init__`` does (0.5 instead of 0.85 us a candle
+    on a small server)."""
+    try:
+        build: Callable[..., T] = _BUILDERS[cls]
+    except KeyError:
+        raise TypeError(f"{cls.__name__} is not a fast_init class") from None
+    return build
 
 
 def _open_twin(cls: type) -> type | None:

@@ -14,7 +14,7 @@ from binbot.domain.candle import Candle
 from binbot.domain.fills import Fill
 from binbot.domain.market import Market
 from binbot.domain.orders import OrderEvent, OrderIntent, OrderStatus
-from binbot.domain.values import fast_init
+from binbot.domain.values import builder, fast_init
 
 
 def _value_class(name: str) -> Any:
@@ -137,16 +137,20 @@ def test_a_factory_that_raises_leaves_no_half_built_instance_of_another_class() 
     assert Failing(1, [2]).c == [2]
 
 
+@dataclass(frozen=True, slots=True)
+class Base:
+    a: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Derived(Base):
+    """Its field ``a`` lives in the base class's slots."""
+
+    b: str
+
+
 def test_fields_stored_in_a_base_class_are_set_through_the_slot_setters() -> None:
-    @dataclass(frozen=True, slots=True)
-    class Base:
-        a: int
-
-    @fast_init
-    @dataclass(frozen=True, slots=True)
-    class Derived(Base):
-        b: str
-
     value = Derived(1, "x")
     assert (value.a, value.b, type(value)) == (1, "x", Derived)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -160,3 +164,27 @@ def test_a_field_name_the_generated_code_uses_is_refused() -> None:
 
     with pytest.raises(TypeError, match="taken by fast_init"):
         fast_init(Clash)
+
+
+@pytest.mark.parametrize(("args", "kwargs"), [
+    ((1,), {}),
+    ((1, "x", [2]), {"d": 3.0}),
+    ((), {"a": 2, "c": [5], "b": "y"}),
+])
+def test_the_builder_returns_what_the_class_does(args: tuple[object, ...],
+                                                 kwargs: dict[str, object]) -> None:
+    built = builder(Fast)(*args, **kwargs)
+    assert type(built) is Fast and built == Fast(*args, **kwargs)
+    assert builder(Fast)(1).c is not builder(Fast)(1).c
+    with pytest.raises(ValueError, match="a must be >= 0"):
+        builder(Fast)(-1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.a = 4  # type: ignore[misc]
+
+
+def test_the_builder_of_a_class_with_inherited_fields_and_of_none() -> None:
+    assert builder(Derived)(1, "x") == Derived(1, "x")
+    assert type(builder(Derived)(1, "x")) is Derived
+    for cls in (Plain, Base, int):
+        with pytest.raises(TypeError, match="not a fast_init class"):
+            builder(cls)
