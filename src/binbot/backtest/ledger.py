@@ -96,23 +96,25 @@ def round_trips(legs: Iterable[Leg], end_ms: int
     opened: int | None = None
     open_qty = _ZERO
     open_fees = _ZERO
+    zero = _ZERO  # comparisons with a Decimal, not the int 0: the same answer, cheaper
     for leg in legs:
         if leg.kind not in _CLOSES:
-            if open_qty == 0:
+            if open_qty == zero:
                 opened = leg.time
             open_qty += leg.quantity
             open_fees += leg.fee
             continue
         start = opened if opened is not None else leg.time
-        share = open_fees * leg.quantity / open_qty if open_qty > 0 else _ZERO
-        trips.append(TradeRecord(start, leg.time, float(leg.pnl - leg.fee - share),
-                                 float(leg.fee + share)))
+        fee = leg.fee
+        share = open_fees * leg.quantity / open_qty if open_qty > zero else zero
+        trips.append(TradeRecord(start, leg.time, float(leg.pnl - fee - share),
+                                 float(fee + share)))
         open_qty -= leg.quantity
         open_fees -= share
-        if open_qty <= 0:
+        if open_qty <= zero:
             spans.append((start, leg.time))
-            open_qty = _ZERO
-            open_fees = _ZERO
+            open_qty = zero
+            open_fees = zero
             opened = None
     if opened is not None:
         spans.append((opened, end_ms))
