@@ -23,6 +23,7 @@ from binbot.domain.values import fast_init
 
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
+MINUS_ONE: Final = Decimal(-1)
 DEFAULT_MAINTENANCE_MARGIN_RATE: Final = Decimal("0.004")
 
 
@@ -100,7 +101,8 @@ class Position:
     def apply_fill(self, fill: Fill) -> list[TradeRecord]:
         """Move the position by one fill; return the trade legs it produced."""
         # Runs for every fill, twice in paper and backtests (the account and the bot): the
-        # legs are built inline, with the fill's fields read once.
+        # legs are built inline, with the fill's fields read once, and the comparisons and the
+        # direction use Decimal constants, not ints (same results, about half the cost).
         quantity = fill.quantity
         price = fill.price
         fee = fill.fee
@@ -108,28 +110,29 @@ class Position:
         signed = quantity if buy else -quantity
         self.fees += fee
         qty = self.quantity
-        if qty == 0 or (qty > 0) == (signed > 0):
+        if qty == ZERO or (qty > ZERO) == (signed > ZERO):
             total = qty + signed
             self.entry_price = (abs(qty) * self.entry_price + quantity * price) / abs(total)
             self.quantity = total
-            kind = TradeKind.OPEN_LONG if signed > 0 else TradeKind.OPEN_SHORT
+            kind = TradeKind.OPEN_LONG if signed > ZERO else TradeKind.OPEN_SHORT
             return [TradeRecord(fill.time, kind, price, quantity, fee, ZERO,
                                 fill.client_order_id, fill.trade_id)]
         closing = min(abs(qty), quantity)
-        direction = 1 if qty > 0 else -1
+        long = qty > ZERO
+        direction = ONE if long else MINUS_ONE
         pnl = (price - self.entry_price) * closing * direction
         self.realised_pnl += pnl
         close_fee = fee * closing / quantity
-        kind = TradeKind.CLOSE_LONG if qty > 0 else TradeKind.CLOSE_SHORT
+        kind = TradeKind.CLOSE_LONG if long else TradeKind.CLOSE_SHORT
         legs = [TradeRecord(fill.time, kind, price, closing, close_fee, pnl,
                             fill.client_order_id, fill.trade_id)]
         self.quantity = qty + signed
         rest = quantity - closing
-        if self.quantity == 0:
+        if self.quantity == ZERO:
             self.entry_price = ZERO
-        elif rest > 0:
+        elif rest > ZERO:
             self.entry_price = price
-            kind = TradeKind.OPEN_LONG if signed > 0 else TradeKind.OPEN_SHORT
+            kind = TradeKind.OPEN_LONG if signed > ZERO else TradeKind.OPEN_SHORT
             legs.append(TradeRecord(fill.time, kind, price, rest, fee - close_fee, ZERO,
                                     fill.client_order_id, fill.trade_id))
         return legs
@@ -154,10 +157,10 @@ class Position:
         self, leverage: int, maintenance_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN_RATE
     ) -> Decimal | None:
         """Isolated-margin liquidation price (see the module docstring); None when flat."""
-        if self.quantity == 0:
+        if self.quantity == ZERO:
             return None
         inverse = ONE / leverage
-        if self.quantity > 0:
+        if self.quantity > ZERO:
             return max(ZERO, self.entry_price * (ONE - inverse) / (ONE - maintenance_rate))
         return self.entry_price * (ONE + inverse) / (ONE + maintenance_rate)
 

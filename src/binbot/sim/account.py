@@ -19,6 +19,8 @@ from binbot.sim.config import SimConfig
 
 _INF: Final = math.inf
 _ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
+_MINUS_ONE: Final = Decimal(-1)
 
 
 class SimAccount:
@@ -60,18 +62,20 @@ class SimAccount:
         quantity = fill.quantity
         signed = quantity if fill.side == "BUY" else -quantity  # ``fill.signed_quantity``
         after = before + signed
-        reducing = abs(after) <= abs(before) and (after == 0 or (after > 0) == (before > 0))
+        zero = _ZERO  # Decimal comparisons, not with the int 0: the same, cheaper
+        reducing = abs(after) <= abs(before) and (
+            after == zero or (after > zero) == (before > zero))
         if reducing:
             return ""
         # What ``Position.apply_fill`` would leave, computed with its very operations (same
         # Decimal results) but without copying the position or building trade legs: the sum
         # of the legs' PnL (from 0, as ``sum`` adds them) and the entry price afterwards.
-        if before == 0 or (before > 0) == (signed > 0):
+        if before == zero or (before > zero) == (signed > zero):
             pnl = _ZERO + _ZERO  # one open leg
             entry = (abs(before) * position.entry_price + quantity * fill.price) / abs(after)
         else:  # not reducing and against the position: it flips (a close leg, an open leg)
             closing = min(abs(before), quantity)
-            direction = 1 if before > 0 else -1
+            direction = _ONE if before > zero else _MINUS_ONE
             pnl = _ZERO + (fill.price - position.entry_price) * closing * direction + _ZERO
             entry = fill.price
         wallet = self.balance + pnl - fill.fee
@@ -121,7 +125,7 @@ class SimAccount:
         self._liquidation = price
         if price is None:
             return
-        if self.position.quantity > 0:
+        if self.position.quantity > _ZERO:
             self.liquidate_below = float(price)
         else:
             self.liquidate_above = float(price)
