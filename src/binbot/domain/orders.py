@@ -155,7 +155,7 @@ class OrderIntent:
     def __post_init__(self) -> None:
         if not _CLIENT_ID_RE.match(self.client_order_id):
             raise ValueError(f"invalid client order id, was {self.client_order_id!r}")
-        if self.quantity <= 0:
+        if self.quantity <= ZERO:
             raise ValueError(f"quantity must be positive, was {self.quantity}")
         if self.type is OrderType.LIMIT and self.price is None:
             raise ValueError("a LIMIT order needs a price")

@@ -92,6 +92,8 @@ SNAPSHOT_VERSION: Final = 1
 _NAN: Final = math.nan
 _INF: Final = math.inf
 _RECENT_ORDERS: Final = 200
+# Decimals compare with a Decimal about twice as fast as with an int (the order path).
+_ZERO: Final = Decimal(0)
 
 
 class BotStatus(StrEnum):
@@ -550,7 +552,7 @@ class BotCore:
                 return None
             qty = amount / reference
         qty = inst.round_qty(qty, market_order=type_ is not OrderType.LIMIT)
-        if qty <= 0:
+        if qty <= _ZERO:
             self.log.warning("order not formed: quantity rounds to zero (step %s)", inst.step_size)
             return None
         seq = self._intent_seq
@@ -565,9 +567,9 @@ class BotCore:
     def close_position(self, *, price: Decimal | float | int | None = None,
                        tag: str = "") -> Order | None:
         qty = self.portfolio.position.quantity
-        if qty == 0:
+        if qty == _ZERO:
             return None
-        side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+        side = OrderSide.SELL if qty > _ZERO else OrderSide.BUY
         kind = OrderType.MARKET if price is None else OrderType.LIMIT
         return self.submit_order(
             side, kind, quantity=abs(qty), price=price,
@@ -610,7 +612,7 @@ class BotCore:
         risk = self.risk
         rejection = risk.admit(intent, RiskInput(  # running, price, position, capital, ...
             status is BotStatus.RUNNING or (self._protective and status is BotStatus.PAUSED),
-            reference if reference is not None else Decimal(0),
+            reference if reference is not None else _ZERO,
             portfolio.position.quantity,
             portfolio.capital,
             portfolio.leverage,

@@ -52,7 +52,7 @@ class Portfolio:
         for leg in legs:
             if leg.kind in _CLOSES:
                 self.closed_trades += 1
-                if leg.pnl - leg.fee > 0:  # net_pnl
+                if leg.pnl - leg.fee > ZERO:  # net_pnl
                     self.winning_trades += 1
         return legs
 
