@@ -6,8 +6,10 @@ triggered it, exactly as paper trading does), then the closed candle goes to
 ``BotCore.on_candle_closed`` and the equity is sampled at the last price. Funding payments are
 applied before the first tick at or after their time, at the last price before it.
 
-The loop is the backtest's hot path: the ticks are plain Python lists prepared up front, the
-callees are bound methods held in locals, and nothing is allocated per tick.
+The loop is the backtest's hot path: the callees are bound methods held in locals, and each
+interval's last tick (always fed) comes from plain Python lists prepared up front. The ticks
+themselves stay numpy arrays: the skipping loop turns into Python numbers only the intervals
+it has to scan (a fifth of them for BOLL on 1m ticks), not 900,000 ticks per run.
 
 ``ReplayBot`` is ``BotCore`` unchanged except for its ``forming`` view: instead of building a
 ``Candle`` object on every tick, the unclosed candle is computed when a strategy asks for it,
@@ -105,11 +107,13 @@ class Funding:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ReplayPlan:
-    """Everything the loop needs, as plain lists."""
+    """Everything the loop needs."""
 
-    tick_time: list[int]
-    tick_price: list[float]
+    tick_time: npt.NDArray[np.int64]
+    tick_price: npt.NDArray[np.float64]
     interval_ends: list[int]  # one past the last tick of each interval
+    last_time: list[int]  # the time and price of each interval's last tick
+    last_price: list[float]
     candles: Sequence[Candle | None]  # the closed candle of each interval (None: never closes)
     sample_time: list[int]  # when each interval's equity sample is taken
     funding: Sequence[Funding] = ()
@@ -127,8 +131,8 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
         return _replay_closes(bot, sim, ledger, plan, progress, track_forming)
     if plan.interval_low and not plan.funding:
         return _replay_skipping(bot, sim, ledger, plan, progress, track_forming)
-    times = plan.tick_time
-    prices = plan.tick_price
+    times: list[int] = plan.tick_time.tolist()
+    prices: list[float] = plan.tick_price.tolist()
     ends = plan.interval_ends
     candles = plan.candles
     funding = list(plan.funding)
@@ -189,6 +193,8 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
     times = plan.tick_time
     prices = plan.tick_price
     ends = plan.interval_ends
+    last_times = plan.last_time
+    last_prices = plan.last_price
     candles = plan.candles
     lows = plan.interval_low
     highs = plan.interval_high
@@ -211,11 +217,10 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
         lo = max(lo, sim_lo)
         hi = min(hi, sim_hi)
         if not (lo < lows[j] and highs[j] < hi):
-            for i in range(start, last):
-                p = prices[i]
+            for i, p in enumerate(prices[start:last].tolist(), start):
                 if lo < p < hi:
                     continue
-                t = times[i]
+                t = int(times[i])
                 sim_price(t, p)
                 on_price(t, p)
                 # The call may have changed the bands: their intersection again (inlined).
@@ -225,8 +230,8 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
                     lo = sim_lo
                 if sim_hi < hi:
                     hi = sim_hi
-        p = prices[last]
-        t = times[last]
+        p = last_prices[j]
+        t = last_times[j]
         sim_price(t, p)
         on_price(t, p)
         candle = candles[j]
@@ -255,7 +260,7 @@ def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan:
     count = len(candles)
     equity: list[float] = []
     sample = equity.append
-    for j, (t, p) in enumerate(zip(plan.tick_time, plan.tick_price, strict=True)):
+    for j, (t, p) in enumerate(zip(plan.last_time, plan.last_price, strict=True)):
         if track_forming:
             bot.replay_interval = j
         sim_price(t, p)

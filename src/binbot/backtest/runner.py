@@ -188,7 +188,9 @@ def _prepare(config: BacktestConfig, data: MarketData, instrument: Instrument | 
         firsts = np.concatenate(([0], interval_ends[:-1]))
         low = np.minimum.reduceat(tick_price, firsts).tolist()
         high = np.maximum.reduceat(tick_price, firsts).tolist()
-    plan = ReplayPlan(tick_time.tolist(), tick_price.tolist(), interval_ends.tolist(),
+    last_tick = interval_ends - 1
+    plan = ReplayPlan(tick_time, tick_price, interval_ends.tolist(),
+                      tick_time[last_tick].tolist(), tick_price[last_tick].tolist(),
                       plan_candles, sample_time.tolist(),
                       _funding(config, tick_time, int(replayed.open_time[0])), low, high)
     if instrument is None:
@@ -238,7 +240,7 @@ def _execute(config: BacktestConfig, prepared: Prepared, progress: Progress | No
     seconds = time.perf_counter() - started
     bot.stop()
     legs = list(bot.portfolio.trades)
-    trips, exposure = round_trips(legs, plan.tick_time[-1])
+    trips, exposure = round_trips(legs, plan.last_time[-1])
     candles = prepared.candles
     start_ms = int(candles.open_time[0])
     times = np.concatenate(([start_ms], plan.sample_time)).astype(np.int64)
