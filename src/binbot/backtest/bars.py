@@ -100,7 +100,9 @@ def interval_starts(open_time: IntArray, interval: str) -> IntArray:
     """Vectorised ``interval_start``: the open time of the ``interval`` candle of each time."""
     length = interval_ms(interval)
     offset = _WEEK_OFFSET_MS if interval == "1w" else 0
-    starts: IntArray = open_time - (open_time - offset) % length
+    # Floor division then a product: the same numbers as ``t - (t - offset) % length``, but
+    # numpy divides int64 by a scalar quickly (libdivide) and takes remainders slowly (8x).
+    starts: IntArray = (open_time - offset) // length * length + offset
     return starts
 
 
