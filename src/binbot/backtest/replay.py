@@ -115,7 +115,7 @@ class ReplayPlan:
     last_time: list[int]  # the time and price of each interval's last tick
     last_price: list[float]
     candles: Sequence[Candle | None]  # the closed candle of each interval (None: never closes)
-    sample_time: list[int]  # when each interval's equity sample is taken
+    sample_time: npt.NDArray[np.int64]  # when each interval's equity sample is taken
     funding: Sequence[Funding] = ()
     # The lowest and highest tick price of each interval (empty: not given): with them the
     # loop skips the ticks at which neither the simulator nor the bot can do anything.

@@ -191,7 +191,7 @@ def _prepare(config: BacktestConfig, data: MarketData, instrument: Instrument | 
     last_tick = interval_ends - 1
     plan = ReplayPlan(tick_time, tick_price, interval_ends.tolist(),
                       tick_time[last_tick].tolist(), tick_price[last_tick].tolist(),
-                      plan_candles, sample_time.tolist(),
+                      plan_candles, sample_time,
                       _funding(config, tick_time, int(replayed.open_time[0])), low, high)
     if instrument is None:
         instrument = derived_instrument(data.market, data.symbol, data.price_decimals,
