@@ -71,6 +71,25 @@ class OrderStatus(StrEnum):
     EXTERNAL = "EXTERNAL"  # not ours (manual order, liquidation, ADL)
 
 
+# The members the order path tests, as module names. On Python 3.11 ``OrderType.MARKET`` is an
+# unspecialised lookup through the enum's metaclass (about 130 ns); a module name is a
+# specialised global load (about 10 ns), and an order makes a few dozen such tests.
+BUY: Final = OrderSide.BUY
+SELL: Final = OrderSide.SELL
+MARKET: Final = OrderType.MARKET
+LIMIT: Final = OrderType.LIMIT
+STOP_MARKET: Final = OrderType.STOP_MARKET
+GTC: Final = TimeInForce.GTC
+GTX: Final = TimeInForce.GTX
+SUBMITTED: Final = OrderStatus.SUBMITTED
+NEW: Final = OrderStatus.NEW
+PARTIALLY_FILLED: Final = OrderStatus.PARTIALLY_FILLED
+FILLED: Final = OrderStatus.FILLED
+CANCELED: Final = OrderStatus.CANCELED
+EXPIRED: Final = OrderStatus.EXPIRED
+REJECTED: Final = OrderStatus.REJECTED
+
+
 S = OrderStatus
 _LIVE_STATES: Final = frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED})
 
@@ -157,7 +176,7 @@ class OrderIntent:
             raise ValueError(f"invalid client order id, was {self.client_order_id!r}")
         if self.quantity <= ZERO:
             raise ValueError(f"quantity must be positive, was {self.quantity}")
-        if self.type is OrderType.LIMIT and self.price is None:
+        if self.type is LIMIT and self.price is None:
             raise ValueError("a LIMIT order needs a price")
         if self.type in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET) and (
             self.stop_price is None
@@ -270,7 +289,7 @@ class Order:
         status = event.status
         if status is not self.status and status not in TRANSITIONS[self.status]:
             return False  # the table forbids the move (``can_transition``, inlined)
-        if status is self.status and status is not S.PARTIALLY_FILLED and fill is None:
+        if status is self.status and status is not PARTIALLY_FILLED and fill is None:
             return False
         if fill is not None:
             self.trade_ids.add(fill.trade_id)

@@ -34,6 +34,14 @@ class TradeKind(StrEnum):
     CLOSE_SHORT = "close_short"
 
 
+# Module names for the kinds every fill builds (an enum member read through its class is an
+# unspecialised lookup on Python 3.11; see ``binbot.domain.orders``).
+_OPEN_LONG: Final = TradeKind.OPEN_LONG
+_CLOSE_LONG: Final = TradeKind.CLOSE_LONG
+_OPEN_SHORT: Final = TradeKind.OPEN_SHORT
+_CLOSE_SHORT: Final = TradeKind.CLOSE_SHORT
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class TradeRecord:
@@ -114,7 +122,7 @@ class Position:
             total = qty + signed
             self.entry_price = (abs(qty) * self.entry_price + quantity * price) / abs(total)
             self.quantity = total
-            kind = TradeKind.OPEN_LONG if signed > ZERO else TradeKind.OPEN_SHORT
+            kind = _OPEN_LONG if signed > ZERO else _OPEN_SHORT
             return [TradeRecord(fill.time, kind, price, quantity, fee, ZERO,
                                 fill.client_order_id, fill.trade_id)]
         closing = min(abs(qty), quantity)
@@ -123,7 +131,7 @@ class Position:
         pnl = (price - self.entry_price) * closing * direction
         self.realised_pnl += pnl
         close_fee = fee * closing / quantity
-        kind = TradeKind.CLOSE_LONG if long else TradeKind.CLOSE_SHORT
+        kind = _CLOSE_LONG if long else _CLOSE_SHORT
         legs = [TradeRecord(fill.time, kind, price, closing, close_fee, pnl,
                             fill.client_order_id, fill.trade_id)]
         self.quantity = qty + signed
@@ -132,7 +140,7 @@ class Position:
             self.entry_price = ZERO
         elif rest > ZERO:
             self.entry_price = price
-            kind = TradeKind.OPEN_LONG if signed > ZERO else TradeKind.OPEN_SHORT
+            kind = _OPEN_LONG if signed > ZERO else _OPEN_SHORT
             legs.append(TradeRecord(fill.time, kind, price, rest, fee - close_fee, ZERO,
                                     fill.client_order_id, fill.trade_id))
         return legs

@@ -58,6 +58,13 @@ from binbot.domain.fills import Fill
 from binbot.domain.instrument import Instrument
 from binbot.domain.market import Market, interval_ms
 from binbot.domain.orders import (
+    BUY,
+    GTC,
+    LIMIT,
+    MARKET,
+    REJECTED,
+    SELL,
+    SUBMITTED,
     TERMINAL,
     Order,
     OrderEvent,
@@ -101,6 +108,12 @@ class BotStatus(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     STOPPED = "stopped"
+
+
+# Module names for the statuses the per-candle and per-order paths test (an enum member read
+# through its class is an unspecialised lookup on Python 3.11; see ``binbot.domain.orders``).
+_RUNNING: Final = BotStatus.RUNNING
+_PAUSED: Final = BotStatus.PAUSED
 
 
 def _ignore(event: BotEvent) -> None:
@@ -234,16 +247,16 @@ class BotCore:
             self._sync_risk()
         if self._resume_paused or self.risk.kill_switch:
             reason = self._kill_reason() if self.risk.kill_switch else self._status_reason
-            self._set_status(BotStatus.PAUSED, reason)
+            self._set_status(_PAUSED, reason)
             return
-        self._set_status(BotStatus.RUNNING, "")
+        self._set_status(_RUNNING, "")
         self._call("on_start", self._strategy.on_start, None)
         self._drain()
 
     def pause(self, reason: str) -> None:
         """Stop calling the strategy (orders stay as they are)."""
-        if self._status is BotStatus.RUNNING:
-            self._set_status(BotStatus.PAUSED, reason)
+        if self._status is _RUNNING:
+            self._set_status(_PAUSED, reason)
 
     def resume(self) -> None:
         """Resume a paused bot: the strategy gets ``on_start`` again. A tripped kill switch
@@ -252,7 +265,7 @@ class BotCore:
             self.log.warning("bot %s stays paused: %s (use resume_trading)", self._bot_id,
                              self._kill_reason())
             return
-        if self._status is BotStatus.PAUSED:
+        if self._status is _PAUSED:
             self._resume_paused = False
             self._guard.succeeded()
             self.start()
@@ -260,7 +273,7 @@ class BotCore:
     def stop(self) -> None:
         if self._status is BotStatus.STOPPED:
             return
-        if self._status is BotStatus.RUNNING:
+        if self._status is _RUNNING:
             self._call("on_stop", self._strategy.on_stop, None)
         self._set_status(BotStatus.STOPPED, "stopped")
         self._drain()
@@ -359,7 +372,7 @@ class BotCore:
         if self.risk_monitor.active:
             self.risk_monitor.on_candle(candle.high, candle.low, candle.close)
             self._sync_risk()
-        if self._status is BotStatus.RUNNING:
+        if self._status is _RUNNING:
             # ``_call`` inlined: this runs for every closed candle of every backtest.
             was_in_hook = self._in_hook
             self._in_hook = True
@@ -414,7 +427,7 @@ class BotCore:
             if self._fill_hook is not None:
                 self._pending.append((self._fill_hook, fill))
         status = order.status
-        if status is OrderStatus.REJECTED:
+        if status is REJECTED:
             self.rejected_orders += 1
         if status in TERMINAL:
             self._orders.pop(order.intent.client_order_id, None)
@@ -432,7 +445,7 @@ class BotCore:
         intent = OrderIntent(
             bot_id=self._bot_id, intent_seq=-1, client_order_id=fill.client_order_id,
             market=self._instrument.market, symbol=fill.symbol, side=OrderSide(fill.side),
-            type=OrderType.MARKET, quantity=fill.quantity, created_time=fill.time,
+            type=MARKET, quantity=fill.quantity, created_time=fill.time,
             tag="external",
         )
         order = Order(intent, status=OrderStatus.EXTERNAL)
@@ -537,7 +550,7 @@ class BotCore:
     ) -> Order | None:
         """Size, round, risk-check and send an order (see ``StrategyContext``)."""
         inst = self._instrument
-        buy = side is OrderSide.BUY
+        buy = side is BUY
         limit = stop = None
         if price is not None:
             limit = inst.round_price(_decimal(price), buy=buy)  # type: ignore[arg-type]
@@ -551,7 +564,7 @@ class BotCore:
                 self.log.warning("order not formed: needs quantity or quote_amount and a price")
                 return None
             qty = amount / reference
-        qty = inst.round_qty(qty, market_order=type_ is not OrderType.LIMIT)
+        qty = inst.round_qty(qty, market_order=type_ is not LIMIT)
         if qty <= _ZERO:
             self.log.warning("order not formed: quantity rounds to zero (step %s)", inst.step_size)
             return None
@@ -569,12 +582,12 @@ class BotCore:
         qty = self.portfolio.position.quantity
         if qty == _ZERO:
             return None
-        side = OrderSide.SELL if qty > _ZERO else OrderSide.BUY
-        kind = OrderType.MARKET if price is None else OrderType.LIMIT
+        side = SELL if qty > _ZERO else BUY
+        kind = MARKET if price is None else LIMIT
         return self.submit_order(
             side, kind, quantity=abs(qty), price=price,
             reduce_only=self.market is Market.USDM,
-            time_in_force=None if price is None else TimeInForce.GTC, tag=tag,
+            time_in_force=None if price is None else GTC, tag=tag,
         )
 
     def submit_protective(self, side: OrderSide, type_: OrderType, *, quantity: Decimal,
@@ -611,7 +624,7 @@ class BotCore:
         portfolio = self.portfolio
         risk = self.risk
         rejection = risk.admit(intent, RiskInput(  # running, price, position, capital, ...
-            status is BotStatus.RUNNING or (self._protective and status is BotStatus.PAUSED),
+            status is _RUNNING or (self._protective and status is _PAUSED),
             reference if reference is not None else _ZERO,
             portfolio.position.quantity,
             portfolio.capital,
@@ -626,10 +639,10 @@ class BotCore:
                              rejection.rule, rejection.reason)
             self._events(RiskRejected(self._bot_id, self._time, intent, rejection.rule,
                                       rejection.reason))
-            self._apply(order, OrderEvent(cid, OrderStatus.REJECTED, self._time,
+            self._apply(order, OrderEvent(cid, REJECTED, self._time,
                                           reason=rejection.reason))
         else:
-            self._apply(order, OrderEvent(cid, OrderStatus.SUBMITTED, self._time))
+            self._apply(order, OrderEvent(cid, SUBMITTED, self._time))
             self._in_command += 1
             try:
                 self._execution.submit(intent)
@@ -669,7 +682,7 @@ class BotCore:
     def resume_trading(self) -> None:
         """The manual resume after the kill switch: lift it and resume the paused bot."""
         self.reset_kill_switch()
-        if self._status is BotStatus.PAUSED:
+        if self._status is _PAUSED:
             self.resume()
 
     def _kill_reason(self) -> str:
@@ -680,7 +693,7 @@ class BotCore:
         previous = self._price
         self._time = time_ms
         self._price = price
-        if self._status is BotStatus.RUNNING or self._status is BotStatus.PAUSED:
+        if self._status is _RUNNING or self._status is _PAUSED:
             for action in self.risk_monitor.evaluate(time_ms, price, previous):
                 self._risk_act(action)
         self._sync_risk()
@@ -712,7 +725,7 @@ class BotCore:
         self.risk.trip_kill_switch(reason)
         self.risk_monitor.halt()
         self._sync_risk()
-        if self._status is BotStatus.RUNNING:
+        if self._status is _RUNNING:
             self.pause(self._kill_reason())
 
     def _risk_flatten(self, rule: str) -> None:
@@ -775,7 +788,7 @@ class BotCore:
         try:
             while pending:
                 hook, arg = pending.popleft()
-                if self._status is not BotStatus.RUNNING:
+                if self._status is not _RUNNING:
                     continue
                 # ``_call`` inlined (this runs for every order update): not in a hook here.
                 self._in_hook = True
@@ -795,7 +808,7 @@ class BotCore:
             self._draining = False
 
     def _route(self) -> None:
-        running = self._status is BotStatus.RUNNING
+        running = self._status is _RUNNING
         source = self._strategy.price_source
         hook = self._strategy.on_price
         self._trade_hook = hook if running and source == "trade" else None
@@ -875,7 +888,7 @@ class BotCore:
             )
         self._strategy.restore_state(data["strategy"]["state"])
         status = BotStatus(data["status"])
-        self._resume_paused = status is BotStatus.PAUSED
+        self._resume_paused = status is _PAUSED
         self._status_reason = str(data["status_reason"])
         self.risk.restore(data["risk"])
         self._guard.errors = int(data["errors"])

@@ -38,7 +38,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from binbot.domain.instrument import FilterViolation, Instrument
-from binbot.domain.orders import OrderIntent, OrderType
+from binbot.domain.orders import LIMIT, OrderIntent
 from binbot.domain.values import fast_init
 
 # Rule names carried by rejections and risk events.
@@ -58,6 +58,13 @@ class TradingState(StrEnum):
     ACTIVE = "active"
     REDUCING = "reducing"
     HALTED = "halted"
+
+
+# Module names for the states every order tests (an enum member read through its class is an
+# unspecialised lookup on Python 3.11; see ``binbot.domain.orders``).
+_ACTIVE: Final = TradingState.ACTIVE
+_REDUCING: Final = TradingState.REDUCING
+_HALTED: Final = TradingState.HALTED
 
 
 class RiskLimitsError(ValueError):
@@ -194,7 +201,7 @@ class RiskGate:
     def __init__(self, instrument: Instrument, limits: RiskLimits | None = None) -> None:
         self.instrument = instrument
         self.limits = limits or RiskLimits()
-        self._manual = TradingState.ACTIVE
+        self._manual = _ACTIVE
         self._manual_reason = ""
         self.kill_switch = ""  # the reason it tripped; "" when not tripped
         self.block_reason = ""  # the daily block's reason; "" when entries are allowed
@@ -208,19 +215,19 @@ class RiskGate:
 
     @property
     def state(self) -> TradingState:
-        if self._manual is TradingState.HALTED or self.kill_switch:
-            return TradingState.HALTED
-        if self._manual is TradingState.REDUCING or self.block_reason or self.stale_reason:
-            return TradingState.REDUCING
-        return TradingState.ACTIVE
+        if self._manual is _HALTED or self.kill_switch:
+            return _HALTED
+        if self._manual is _REDUCING or self.block_reason or self.stale_reason:
+            return _REDUCING
+        return _ACTIVE
 
     @property
     def state_reason(self) -> str:
-        if self._manual is TradingState.HALTED:
+        if self._manual is _HALTED:
             return self._manual_reason
         if self.kill_switch:
             return self.kill_switch
-        if self._manual is TradingState.REDUCING:
+        if self._manual is _REDUCING:
             return self._manual_reason
         return self.block_reason or self.stale_reason
 
@@ -278,19 +285,19 @@ class RiskGate:
         if self.block_reason and bot.time >= self.block_until:
             self.clear_block()  # the day it was set for is over
         state = self.state
-        if state is TradingState.HALTED:  # first: the most telling reason for a halted bot
+        if state is _HALTED:  # first: the most telling reason for a halted bot
             return Rejection(HALTED_RULE, _with_reason("trading halted", self.state_reason))
         if not bot.running:
             return Rejection(NOT_RUNNING, "bot is not running")
         reduces = self._reduces(intent, bot.position_qty)
-        if state is TradingState.REDUCING and not reduces:
+        if state is _REDUCING and not reduces:
             return Rejection(REDUCING_RULE,
                              _with_reason("only reducing orders allowed", self.state_reason))
-        price = intent.price if intent.type is OrderType.LIMIT else intent.stop_price
+        price = intent.price if intent.type is LIMIT else intent.stop_price
         reference = price if price is not None else bot.price
         try:
             self.instrument.check(reference, intent.quantity,
-                                  market_order=intent.type is not OrderType.LIMIT,
+                                  market_order=intent.type is not LIMIT,
                                   reduce_only=intent.reduce_only)
         except FilterViolation as e:
             return Rejection(FILTERS, str(e))

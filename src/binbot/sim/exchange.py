@@ -35,12 +35,23 @@ from typing import Any, Final
 from binbot.domain.fills import Fill
 from binbot.domain.instrument import FilterViolation, Instrument
 from binbot.domain.orders import (
+    BUY,
+    CANCELED,
+    EXPIRED,
+    FILLED,
+    GTX,
+    LIMIT,
+    MARKET,
+    NEW,
+    PARTIALLY_FILLED,
+    REJECTED,
+    SELL,
+    STOP_MARKET,
     Order,
     OrderEvent,
     OrderIntent,
     OrderSide,
     OrderStatus,
-    OrderType,
     TimeInForce,
 )
 from binbot.ports.execution import EventSink
@@ -100,16 +111,16 @@ class SimulatedExchange:
         qty = self._executable_qty(intent)  # once: the refusal checks and the fill need it
         reason = self._refusal(intent, qty)
         if reason:
-            self._emit(cid, OrderStatus.REJECTED, reason=reason)
+            self._emit(cid, REJECTED, reason=reason)
             return
         exchange_order_id = str(self._next_order)
         self._next_order += 1
         kind = intent.type
-        taker_now = kind is OrderType.MARKET or (
-            kind is OrderType.LIMIT and self._marketable(intent)
+        taker_now = kind is MARKET or (
+            kind is LIMIT and self._marketable(intent)
         )
-        if taker_now and intent.time_in_force is TimeInForce.GTX:
-            self._emit(cid, OrderStatus.EXPIRED, "post-only order would take liquidity",
+        if taker_now and intent.time_in_force is GTX:
+            self._emit(cid, EXPIRED, "post-only order would take liquidity",
                        exchange_order_id)
             return
         if taker_now:
@@ -119,15 +130,15 @@ class SimulatedExchange:
                                    maker=False)
             reason = self.account.refusal(fill)
             if reason:
-                self._emit(cid, OrderStatus.REJECTED, reason=reason)
+                self._emit(cid, REJECTED, reason=reason)
                 return
-            self._sink(OrderEvent(cid, OrderStatus.NEW, self._time, exchange_order_id))
+            self._sink(OrderEvent(cid, NEW, self._time, exchange_order_id))
             self._execute(intent, exchange_order_id, fill)
             return
         order = Order(intent, exchange_order_id=exchange_order_id)
-        self._emit_order(order, OrderStatus.NEW)
+        self._emit_order(order, NEW)
         if intent.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            self._emit_order(order, OrderStatus.EXPIRED, "not marketable")
+            self._emit_order(order, EXPIRED, "not marketable")
             return
         self._orders[cid] = order
         self._update_triggers()
@@ -138,7 +149,7 @@ class SimulatedExchange:
         if order is None:
             return
         self._update_triggers()
-        self._emit_order(order, OrderStatus.CANCELED)
+        self._emit_order(order, CANCELED)
 
     def open_orders(self) -> list[Order]:
         return list(self._orders.values())
@@ -213,10 +224,10 @@ class SimulatedExchange:
         if math.isnan(self._last):
             return "no market price yet"
         kind = intent.type
-        if kind is OrderType.LIMIT:
+        if kind is LIMIT:
             assert intent.price is not None  # noqa: S101 - guaranteed by OrderIntent
             reference = intent.price
-        elif kind is OrderType.MARKET:
+        elif kind is MARKET:
             reference = self._to_decimal(self._last)
         else:
             assert intent.stop_price is not None  # noqa: S101 - guaranteed by OrderIntent
@@ -225,13 +236,13 @@ class SimulatedExchange:
             for given in (intent.price, intent.stop_price):
                 if given is not None and inst.round_price(given, buy=True) != given:
                     return f"price is not a multiple of the tick size, was {given}"
-        market_order = kind is not OrderType.LIMIT
+        market_order = kind is not LIMIT
         try:
             inst.check(reference, intent.quantity, market_order=market_order,
                        reduce_only=intent.reduce_only)
         except FilterViolation as e:
             return str(e)
-        if market_order and kind is not OrderType.MARKET and self._triggered(intent, self._last):
+        if market_order and kind is not MARKET and self._triggered(intent, self._last):
             return "order would immediately trigger"
         if qty <= _ZERO:  # only a USD-M reduce-only order can have nothing to execute
             return _NOT_REDUCING
@@ -240,13 +251,13 @@ class SimulatedExchange:
     def _marketable(self, intent: OrderIntent) -> bool:
         assert intent.price is not None  # noqa: S101 - LIMIT orders carry a price
         limit = float(intent.price)
-        if intent.side is OrderSide.BUY:
-            return limit >= self._reference(OrderSide.BUY)
-        return limit <= self._reference(OrderSide.SELL)
+        if intent.side is BUY:
+            return limit >= self._reference(BUY)
+        return limit <= self._reference(SELL)
 
     def _reference(self, side: OrderSide) -> float:
         if self._config.fill_price == "book" and not math.isnan(self._bid):
-            return self._ask if side is OrderSide.BUY else self._bid
+            return self._ask if side is BUY else self._bid
         return self._last
 
     def _to_decimal(self, price: float) -> Decimal:
@@ -262,7 +273,7 @@ class SimulatedExchange:
         bps = self._config.slippage_bps
         if bps:
             factor = bps / _BPS
-            if side is OrderSide.BUY:
+            if side is BUY:
                 price = self._instrument.round_price(price * (1 + factor), buy=False)
             else:
                 price = self._instrument.round_price(price * (1 - factor), buy=True)
@@ -272,21 +283,21 @@ class SimulatedExchange:
         if not intent.reduce_only or self._spot:
             return intent.quantity
         held = self.account.position.quantity
-        if held == _ZERO or (held > _ZERO) == (intent.side is OrderSide.BUY):
+        if held == _ZERO or (held > _ZERO) == (intent.side is BUY):
             return _ZERO
         return min(intent.quantity, abs(held))
 
     @staticmethod
     def _triggered(intent: OrderIntent, price: float) -> bool:
-        buy = intent.side is OrderSide.BUY
+        buy = intent.side is BUY
         kind = intent.type
-        if kind is OrderType.LIMIT:
+        if kind is LIMIT:
             assert intent.price is not None  # noqa: S101
             limit = float(intent.price)
             return price <= limit if buy else price >= limit
         assert intent.stop_price is not None  # noqa: S101
         stop = float(intent.stop_price)
-        if kind is OrderType.STOP_MARKET:
+        if kind is STOP_MARKET:
             return price >= stop if buy else price <= stop
         return price <= stop if buy else price >= stop
 
@@ -306,10 +317,10 @@ class SimulatedExchange:
         self.account.apply(fill)
         self._update_triggers()
         partial = fill.quantity < intent.quantity
-        status = OrderStatus.PARTIALLY_FILLED if partial else OrderStatus.FILLED
+        status = PARTIALLY_FILLED if partial else FILLED
         self._sink(OrderEvent(cid, status, self._time, exchange_order_id, fill))
         if partial:
-            self._emit(cid, OrderStatus.EXPIRED, "reduce-only quantity capped", exchange_order_id)
+            self._emit(cid, EXPIRED, "reduce-only quantity capped", exchange_order_id)
 
     def _match(self, price: float) -> None:
         for cid, order in list(self._orders.items()):
@@ -317,7 +328,7 @@ class SimulatedExchange:
                 continue
             del self._orders[cid]
             intent = order.intent
-            maker = intent.type is OrderType.LIMIT
+            maker = intent.type is LIMIT
             if maker:
                 assert intent.price is not None  # noqa: S101
                 fill_price = intent.price
@@ -332,7 +343,7 @@ class SimulatedExchange:
                 reason = self.account.refusal(fill)
             if reason:
                 self._update_triggers()
-                self._emit_order(order, OrderStatus.EXPIRED, reason)
+                self._emit_order(order, EXPIRED, reason)
                 continue
             self._execute(intent, order.exchange_order_id, fill)
         if not self._has_mark:
@@ -350,12 +361,12 @@ class SimulatedExchange:
         liq = self._instrument.round_price(liq, buy=position.quantity > 0)
         cid = f"autoclose-{self._next_autoclose}"
         self._next_autoclose += 1
-        side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
+        side = SELL if position.quantity > 0 else BUY
         fill = self._make_fill(cid, side, liq, abs(position.quantity), maker=False)
         self._next_trade += 1
         self.account.apply(fill)
         self._update_triggers()
-        self._sink(OrderEvent(cid, OrderStatus.FILLED, self._time, cid, fill,
+        self._sink(OrderEvent(cid, FILLED, self._time, cid, fill,
                               reason="liquidation"))
 
     def _update_triggers(self) -> None:
@@ -363,10 +374,10 @@ class SimulatedExchange:
         above = _INF
         for order in self._orders.values():
             intent = order.intent
-            buy = intent.side is OrderSide.BUY
-            level_price = intent.price if intent.type is OrderType.LIMIT else intent.stop_price
+            buy = intent.side is BUY
+            level_price = intent.price if intent.type is LIMIT else intent.stop_price
             level = float(level_price) if level_price is not None else math.nan
-            fires_below = buy if intent.type is not OrderType.STOP_MARKET else not buy
+            fires_below = buy if intent.type is not STOP_MARKET else not buy
             if fires_below:
                 below = max(below, level)
             else:

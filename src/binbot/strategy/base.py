@@ -52,7 +52,18 @@ from typing import Any, ClassVar, Final
 from binbot.domain.candle import Candle
 from binbot.domain.fills import Fill
 from binbot.domain.market import Market
-from binbot.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from binbot.domain.orders import (
+    BUY,
+    GTC,
+    LIMIT,
+    MARKET,
+    SELL,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 from binbot.strategy.candles import CandleSeries
 from binbot.strategy.context import PositionView, PriceSource, StrategyContext
 from binbot.strategy.params import StrategyParams, validate_params
@@ -190,7 +201,7 @@ class Strategy:
         tag: str = "",
     ) -> Order | None:
         """Buy ``quantity`` base (or ``quote_amount`` worth); a limit order when ``price``."""
-        return self._order(OrderSide.BUY, quantity, quote_amount, price, reduce_only,
+        return self._order(BUY, quantity, quote_amount, price, reduce_only,
                            time_in_force, tag)
 
     def sell(
@@ -204,7 +215,7 @@ class Strategy:
         tag: str = "",
     ) -> Order | None:
         """Sell ``quantity`` base (or ``quote_amount`` worth); a limit order when ``price``."""
-        return self._order(OrderSide.SELL, quantity, quote_amount, price, reduce_only,
+        return self._order(SELL, quantity, quote_amount, price, reduce_only,
                            time_in_force, tag)
 
     def close(self, *, price: Number | None = None, tag: str = "") -> Order | None:
@@ -225,8 +236,8 @@ class Strategy:
     def _order(self, side: OrderSide, quantity: Number | None, quote_amount: Number | None,
                price: Number | None, reduce_only: bool, time_in_force: TimeInForce | None,
                tag: str) -> Order | None:
-        kind = OrderType.MARKET if price is None else OrderType.LIMIT
-        tif = time_in_force if time_in_force is not None or price is None else TimeInForce.GTC
+        kind = MARKET if price is None else LIMIT
+        tif = time_in_force if time_in_force is not None or price is None else GTC
         # ``self._ctx or``: the property's check costs a call, and this runs for every order.
         return (self._ctx or self.ctx).submit_order(
             side, kind, quantity=quantity, quote_amount=quote_amount, price=price,
