@@ -132,6 +132,14 @@ class TailWindow:
         """``(tail_mean, tail_m2)`` in one call (a strategy reads both after every candle)."""
         return self._mu, self._m2
 
+    def push(self, close: float) -> None:
+        """Close a candle at ``close`` like ``update``, without computing the indicator at it
+        (for a caller that only reads ``peek`` and ``tail_summary``; ``value`` keeps what
+        the last ``update`` returned)."""
+        if not math.isfinite(close):
+            finite(close)  # raises, with the reason
+        self._push(close)
+
     def _push(self, close: float) -> None:
         """Add a finite ``close`` to the tail (see the class docstring)."""
         tail = self._tail

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,3 +47,21 @@ def test_a_long_series_does_not_drift_and_flat_stretches_are_exactly_zero() -> N
     mid, up, dn = bands.peek(0.2414)
     assert math.isclose(mid, 0.2413 + 1e-4 / 20, rel_tol=1e-15)
     assert up > mid > dn
+
+
+@settings(max_examples=100, deadline=None)
+@given(series=st.lists(prices, min_size=1, max_size=40), price=prices)
+def test_push_leaves_the_window_as_update_does(series: list[float], price: float) -> None:
+    pushed, updated = BollingerBands(5), BollingerBands(5)
+    for value in series:
+        pushed.push(value)
+        updated.update(value)
+        assert pushed.tail_summary() == updated.tail_summary()
+        assert pushed.peek(price) == updated.peek(price)
+    assert pushed.ready == updated.ready
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_push_refuses_what_update_refuses(bad: float) -> None:
+    with pytest.raises(ValueError, match="must be finite"):
+        BollingerBands(5).push(bad)

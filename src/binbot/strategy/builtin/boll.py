@@ -151,11 +151,11 @@ class Boll(Strategy):
         self._is_ready = False
         self._bands = BollingerBands(self._n, self.params.k, self.params.ddof)
         for close in self.candles.close[-(self._n - 1) :].tolist():
-            self._bands.update(close)
+            self._bands.push(close)
         self._refresh_tail()
 
     def on_candle(self, candle: Candle) -> None:
-        self._bands.update(candle.close)
+        self._bands.push(candle.close)  # only peek and tail_summary are read
         self._refresh_tail()
 
     def on_price(self, price: float) -> None:
