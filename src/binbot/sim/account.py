@@ -60,7 +60,7 @@ class SimAccount:
         position = self.position
         before = position.quantity
         quantity = fill.quantity
-        signed = quantity if fill.side == "BUY" else -quantity  # ``fill.signed_quantity``
+        signed = fill.signed_quantity
         after = before + signed
         zero = _ZERO  # Decimal comparisons, not with the int 0: the same, cheaper
         reducing = abs(after) <= abs(before) and (
