@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from binbot.core.worker_process import exit_with_parent
+
 
 class BacktestBusy(RuntimeError):
     """A backtest is already running."""
@@ -74,7 +76,8 @@ class BacktestRunner:
         async with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=exit_with_parent)
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._pool, run_job, job)
 

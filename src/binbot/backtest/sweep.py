@@ -32,6 +32,7 @@ from binbot.backtest.ledger import Trade
 from binbot.backtest.metrics import BacktestMetrics, TradeRecord, compute_metrics
 from binbot.backtest.result import BacktestResult
 from binbot.backtest.runner import Prepared, execute, prepare
+from binbot.core.worker_process import exit_with_parent
 from binbot.domain.market import interval_ms
 
 DAY_MS: Final = 86_400_000
@@ -118,6 +119,11 @@ _worker_data: MarketData | None = None  # set in each worker process by _init_wo
 _worker_prepared: dict[tuple[Any, ...], Prepared] = {}
 
 
+def _init_pool_worker(data: MarketData) -> None:
+    exit_with_parent()  # a sweep whose command is killed must not leave its workers behind
+    _init_worker(data)
+
+
 def _init_worker(data: MarketData) -> None:
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
@@ -157,7 +163,7 @@ def _pool(data: MarketData, workers: int) -> ProcessPoolExecutor:
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context(method),
-                               initializer=_init_worker, initargs=(data,))
+                               initializer=_init_pool_worker, initargs=(data,))
 
 
 def run_configs(configs: Sequence[BacktestConfig], data: MarketData, *,
