@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from tests.unit.api.sample_db import Sample, build_sample_db
@@ -87,9 +88,12 @@ def serve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
     proc = subprocess.Popen([sys.executable, "-m", "binbot", "serve", "-c", str(config)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}"
+    children: list[psutil.Process] = []
     try:
         wait_ready(url, proc)
         yield LiveServer(url, sample, data)
+        # The dashboard's backtest worker (started by a test that ran one), and anything else.
+        children = psutil.Process(proc.pid).children(recursive=True)
     finally:
         proc.terminate()
         try:
@@ -97,6 +101,10 @@ def serve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    for leftover in alive:
+        leftover.kill()
+    assert not alive, f"binbot serve left processes behind: {alive}"
 
 
 @pytest.fixture(scope="package")
