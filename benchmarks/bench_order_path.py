@@ -5,7 +5,8 @@ order, like BOLL's reversals) runs in bar-close mode on real FILUSDT candles, an
 the same strategy placing no order. The difference, divided by the number of orders, is the
 cost of one market order from the strategy's command through the risk gate, the simulator,
 the fill and the portfolio: no event sink and no order hook, as in a backtest of a strategy
-that keeps the base ``on_order``/``on_fill`` (BOLL's ``on_order`` adds about 2 us). Printed
+that keeps the base ``on_order``/``on_fill`` (as BOLL does for filled orders: its
+``order_updates`` names only the states of orders that end unexecuted). Printed
 as wall-clock time (best of R) and as Python function calls per order (exact, independent of
 the machine's load), with the same figures per closed candle.
 

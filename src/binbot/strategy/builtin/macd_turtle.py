@@ -221,9 +221,9 @@ class MacdTurtle(Strategy):
             self.stop = self.last_entry - self.direction * self.params.stop_atr * self.entry_atr
             self._set_zone()
 
+    order_updates = TERMINAL  # only how an order ended matters here
+
     def on_order(self, order: Order) -> None:
-        if order.status not in TERMINAL:
-            return
         units = self._pending.pop(order.client_order_id, None)
         if units is not None and order.filled_qty == 0:
             self.log.warning("entry %s %s (%s)", order.client_order_id, order.status,
