@@ -20,6 +20,8 @@ from binbot.domain.fills import Fill
 from binbot.domain.market import Market
 from binbot.domain.values import fast_init
 
+# Compare Decimals with this, not the int 0: the same answer at about half the cost (the
+# order path makes dozens of such comparisons).
 ZERO: Final = Decimal(0)
 CLIENT_ID_PREFIX: Final = "bb-"
 _CLIENT_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,32}$")

@@ -66,6 +66,7 @@ from binbot.domain.orders import (
     SELL,
     SUBMITTED,
     TERMINAL,
+    ZERO,
     Order,
     OrderEvent,
     OrderIntent,
@@ -99,8 +100,6 @@ SNAPSHOT_VERSION: Final = 1
 _NAN: Final = math.nan
 _INF: Final = math.inf
 _RECENT_ORDERS: Final = 200
-# Decimals compare with a Decimal about twice as fast as with an int (the order path).
-_ZERO: Final = Decimal(0)
 
 
 class BotStatus(StrEnum):
@@ -565,7 +564,7 @@ class BotCore:
                 return None
             qty = amount / reference
         qty = inst.round_qty(qty, market_order=type_ is not LIMIT)
-        if qty <= _ZERO:
+        if qty <= ZERO:
             self.log.warning("order not formed: quantity rounds to zero (step %s)", inst.step_size)
             return None
         seq = self._intent_seq
@@ -580,9 +579,9 @@ class BotCore:
     def close_position(self, *, price: Decimal | float | int | None = None,
                        tag: str = "") -> Order | None:
         qty = self.portfolio.position.quantity
-        if qty == _ZERO:
+        if qty == ZERO:
             return None
-        side = SELL if qty > _ZERO else BUY
+        side = SELL if qty > ZERO else BUY
         kind = MARKET if price is None else LIMIT
         return self.submit_order(
             side, kind, quantity=abs(qty), price=price,
@@ -625,7 +624,7 @@ class BotCore:
         risk = self.risk
         rejection = risk.admit(intent, RiskInput(  # running, price, position, capital, ...
             status is _RUNNING or (self._protective and status is _PAUSED),
-            reference if reference is not None else _ZERO,
+            reference if reference is not None else ZERO,
             portfolio.position.quantity,
             portfolio.capital,
             portfolio.leverage,

@@ -14,13 +14,11 @@ from typing import Any, Final
 
 from binbot.domain.fills import Fill
 from binbot.domain.market import Market
-from binbot.domain.positions import Position, TradeRecord
+from binbot.domain.positions import MINUS_ONE, ONE, Position, TradeRecord
 from binbot.sim.config import SimConfig
 
 _INF: Final = math.inf
 _ZERO: Final = Decimal(0)
-_ONE: Final = Decimal(1)
-_MINUS_ONE: Final = Decimal(-1)
 
 
 class SimAccount:
@@ -75,7 +73,7 @@ class SimAccount:
             entry = (abs(before) * position.entry_price + quantity * fill.price) / abs(after)
         else:  # not reducing and against the position: it flips (a close leg, an open leg)
             closing = min(abs(before), quantity)
-            direction = _ONE if before > zero else _MINUS_ONE
+            direction = ONE if before > zero else MINUS_ONE
             pnl = _ZERO + (fill.price - position.entry_price) * closing * direction + _ZERO
             entry = fill.price
         wallet = self.balance + pnl - fill.fee
