@@ -28,12 +28,13 @@ Only for ``@dataclass(frozen=True, slots=True)`` classes without ``InitVar`` fie
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 T = TypeVar("T")
-_BUILDERS: weakref.WeakKeyDictionary[type, Callable[..., Any]] = weakref.WeakKeyDictionary()
+# The class attribute holding a fast_init class's builder (read from the class's own
+# ``__dict__``: a subclass does not inherit it).
+_BUILDER: Final = "_fast_init_builder"
 
 
 def fast_init(cls: type[T]) -> type[T]:
@@ -97,10 +98,9 @@ def fast_init(cls: type[T]) -> type[T]:
               f"def _build({parameters}):\n" + "\n".join(build) + "\n")
     namespace["_new"] = object.__new__
     exec(source, namespace)  # noqa: S102 - the source is built from the field names above
-    if cls.__new__ is object.__new__:
-        _BUILDERS[cls] = namespace["_build"]
-    else:  # ``cls.__new__`` must run: the class itself is the builder
-        _BUILDERS[cls] = cls
+    # ``cls.__new__`` must run when the class has its own: then the class is the builder.
+    build_fn = namespace["_build"] if cls.__new__ is object.__new__ else cls
+    setattr(cls, _BUILDER, build_fn)
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
@@ -115,10 +115,9 @@ def builder(cls: type[T]) -> Callable[..., T]:
     call (``__new__`` then ``__init__`` looked up and called with a tuple of the arguments)
     and stores the fields itself, the way ``__init__`` does (0.5 instead of 0.85 us a candle
     on a small server)."""
-    try:
-        build: Callable[..., T] = _BUILDERS[cls]
-    except KeyError:
-        raise TypeError(f"{cls.__name__} is not a fast_init class") from None
+    build: Callable[..., T] | None = cls.__dict__.get(_BUILDER)
+    if build is None:
+        raise TypeError(f"{cls.__name__} is not a fast_init class")
     return build
 
 
