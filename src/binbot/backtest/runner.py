@@ -104,13 +104,17 @@ def _old_objects_frozen() -> Iterator[None]:
     The replay runs the strategy's code, which may well make reference cycles (a pandas frame
     per candle does), so the collector must keep running there; but its full passes would
     also walk the prepared candles and ticks every time, 5-10 % of a long replay. Frozen,
-    they are skipped until the replay ends.
+    they are skipped until the replay ends. Skipped if someone else froze objects
+    (``unfreeze`` would thaw theirs too), as in ``_collector_paused``.
     """
-    gc.freeze()
+    ours = not gc.get_freeze_count()
+    if ours:
+        gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 @dataclass(frozen=True, slots=True, eq=False)

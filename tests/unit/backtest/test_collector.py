@@ -55,3 +55,19 @@ def test_cycles_made_during_a_replay_are_collected_and_gc_state_is_restored() ->
     # Collected while the replay ran: never more than a few young generations' worth alive
     # (with the collector stopped, all of them would be).
     assert strategy.most_alive < 5_000, f"{strategy.most_alive} of {made} cycles alive at once"
+
+
+def test_objects_frozen_by_someone_else_stay_frozen() -> None:
+    [path] = sorted(DATA.glob("FILUSDT-1m-*.csv.gz"))[:1]
+    config = BacktestConfig(data_files=(path,), mode="bar_close", interval="15m",
+                            warmup_candles=0)
+    data = load_files([path], Market.USDM)
+    gc.freeze()  # an application that froze its start-up objects
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        execute(config, prepare(config, data))
+        # Still frozen (an unfreeze leaves 0); a few of them may have been freed meanwhile.
+        assert frozen - 100 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
