@@ -108,42 +108,61 @@ class Position:
 
     def apply_fill(self, fill: Fill) -> list[TradeRecord]:
         """Move the position by one fill; return the trade legs it produced."""
-        # Runs for every fill, twice in paper and backtests (the account and the bot): the
-        # legs are built inline, with the fill's fields read once, and the comparisons and the
-        # direction use Decimal constants, not ints (same results, about half the cost).
+        closed, pnl, close_fee = self.book(fill)
+        price = fill.price
+        quantity = fill.quantity
+        opens = _OPEN_LONG if fill.side == "BUY" else _OPEN_SHORT
+        if closed is None:
+            return [TradeRecord(fill.time, opens, price, quantity, fill.fee, ZERO,
+                                fill.client_order_id, fill.trade_id)]
+        # The fill closes against the position: a buy closes a short, a sell a long.
+        closes = _CLOSE_SHORT if opens is _OPEN_LONG else _CLOSE_LONG
+        legs = [TradeRecord(fill.time, closes, price, closed, close_fee, pnl,
+                            fill.client_order_id, fill.trade_id)]
+        rest = quantity - closed
+        if rest > ZERO:  # it flipped the position: the rest opens the other way
+            legs.append(TradeRecord(fill.time, opens, price, rest, fill.fee - close_fee, ZERO,
+                                    fill.client_order_id, fill.trade_id))
+        return legs
+
+    def book(self, fill: Fill) -> tuple[Decimal | None, Decimal, Decimal]:
+        """Move the position by one fill, like ``apply_fill`` but without building the legs;
+        return ``(closed, pnl, close_fee)``: the quantity it closed (None when it only adds to
+        the position), the gross PnL of that close and its share of the fee (0 and 0 then).
+
+        A simulated account books every fill and needs only the PnL, so no leg is built for
+        it. Runs for every fill, twice in paper and backtests (the account and the bot): the
+        comparisons and the direction use Decimal constants, not ints (same results, about
+        half the cost).
+        """
         quantity = fill.quantity
         price = fill.price
         fee = fill.fee
-        buy = fill.side == "BUY"
-        signed = quantity if buy else -quantity
+        signed = quantity if fill.side == "BUY" else -quantity
         self.fees += fee
         qty = self.quantity
-        if qty == ZERO or (qty > ZERO) == (signed > ZERO):
+        if qty == ZERO:
+            # ``(|0| * entry + quantity * price) / quantity`` (below) is exactly ``price``.
+            self.entry_price = price
+            self.quantity = qty + signed
+            return None, ZERO, ZERO
+        if (qty > ZERO) == (signed > ZERO):
             total = qty + signed
             self.entry_price = (abs(qty) * self.entry_price + quantity * price) / abs(total)
             self.quantity = total
-            kind = _OPEN_LONG if signed > ZERO else _OPEN_SHORT
-            return [TradeRecord(fill.time, kind, price, quantity, fee, ZERO,
-                                fill.client_order_id, fill.trade_id)]
-        closing = min(abs(qty), quantity)
-        long = qty > ZERO
-        direction = ONE if long else MINUS_ONE
+            return None, ZERO, ZERO
+        held = abs(qty)
+        closing = quantity if quantity < held else held  # ``min(held, quantity)``, ties alike
+        direction = ONE if qty > ZERO else MINUS_ONE
         pnl = (price - self.entry_price) * closing * direction
         self.realised_pnl += pnl
         close_fee = fee * closing / quantity
-        kind = _CLOSE_LONG if long else _CLOSE_SHORT
-        legs = [TradeRecord(fill.time, kind, price, closing, close_fee, pnl,
-                            fill.client_order_id, fill.trade_id)]
         self.quantity = qty + signed
-        rest = quantity - closing
         if self.quantity == ZERO:
             self.entry_price = ZERO
-        elif rest > ZERO:
+        elif quantity > held:  # flipped: what is left opened at the fill's price
             self.entry_price = price
-            kind = _OPEN_LONG if signed > ZERO else _OPEN_SHORT
-            legs.append(TradeRecord(fill.time, kind, price, rest, fee - close_fee, ZERO,
-                                    fill.client_order_id, fill.trade_id))
-        return legs
+        return closing, pnl, close_fee
 
     def apply_funding(self, mark_price: Decimal, rate: Decimal) -> Decimal:
         """Book a funding payment (positive rate: longs pay shorts); return the amount received."""

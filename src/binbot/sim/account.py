@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from binbot.domain.fills import Fill
 from binbot.domain.market import Market
-from binbot.domain.positions import MINUS_ONE, ONE, Position, TradeRecord
+from binbot.domain.positions import MINUS_ONE, ONE, Position
 from binbot.sim.config import SimConfig
 
 _INF: Final = math.inf
@@ -82,18 +82,14 @@ class SimAccount:
             return f"margin is insufficient: need {need}, wallet would be {wallet}"
         return ""
 
-    def apply(self, fill: Fill) -> list[TradeRecord]:
-        """Book a fill (call ``refusal`` first); return the trade legs."""
-        legs = self.position.apply_fill(fill)
+    def apply(self, fill: Fill) -> None:
+        """Book a fill (call ``refusal`` first)."""
+        _closed, pnl, _close_fee = self.position.book(fill)  # no trade legs: only the PnL
         if self._spot:
             self.balance -= fill.signed_quantity * fill.price + fill.fee
         else:
-            pnl = _ZERO
-            for leg in legs:  # ``sum(..., Decimal(0))`` without the generator
-                pnl = pnl + leg.pnl
-            self.balance += pnl - fill.fee
+            self.balance += _ZERO + pnl - fill.fee  # (summed from 0, as the legs were)
         self._update_liquidation()
-        return legs
 
     def apply_funding(self, mark_price: Decimal, rate: Decimal) -> Decimal:
         """USD-M funding: move the wallet by the payment; return it (0 on spot or flat)."""

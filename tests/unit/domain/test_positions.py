@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from binbot.domain.fills import Fill
 from binbot.domain.positions import Position, TradeKind
@@ -59,3 +61,60 @@ def test_position_round_trips() -> None:
     p = Position("BTCUSDT")
     p.apply_fill(fill("BUY", "2", "100", "0.5"))
     assert Position.from_dict(p.to_dict()) == p
+
+
+def _reference_apply(p: Position, f: Fill) -> list[tuple[TradeKind, Decimal, Decimal, Decimal]]:
+    """The position rules written plainly: ``(kind, quantity, fee, pnl)`` of each leg."""
+    signed = f.quantity if f.side == "BUY" else -f.quantity
+    p.fees += f.fee
+    if p.quantity == 0 or (p.quantity > 0) == (signed > 0):
+        total = p.quantity + signed
+        p.entry_price = (abs(p.quantity) * p.entry_price + f.quantity * f.price) / abs(total)
+        p.quantity = total
+        return [(TradeKind.OPEN_LONG if signed > 0 else TradeKind.OPEN_SHORT, f.quantity, f.fee,
+                 D(0))]
+    closing = min(abs(p.quantity), f.quantity)
+    long = p.quantity > 0
+    pnl = (f.price - p.entry_price) * closing * (1 if long else -1)
+    p.realised_pnl += pnl
+    close_fee = f.fee * closing / f.quantity
+    legs = [(TradeKind.CLOSE_LONG if long else TradeKind.CLOSE_SHORT, closing, close_fee, pnl)]
+    p.quantity += signed
+    if p.quantity == 0:
+        p.entry_price = D(0)
+    elif f.quantity > closing:
+        p.entry_price = f.price
+        legs.append((TradeKind.OPEN_LONG if signed > 0 else TradeKind.OPEN_SHORT,
+                     f.quantity - closing, f.fee - close_fee, D(0)))
+    return legs
+
+
+_fills = st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]),
+                            st.integers(1, 500).map(lambda n: D(n) / 10),
+                            st.integers(1, 99_999).map(lambda n: D(n) / 1000),
+                            st.integers(0, 999).map(lambda n: D(n) / 10_000)),
+                  min_size=1, max_size=30)
+
+
+@given(_fills)
+def test_apply_fill_and_book_follow_the_plain_rules(rows: list[tuple[str, Decimal, Decimal,
+                                                                    Decimal]]) -> None:
+    """``apply_fill`` (legs) and ``book`` (no legs, for the simulated account) move the
+    position exactly as the plain rules do: the same numbers, digit for digit."""
+    reference, legs_position, booked = (Position("X") for _ in range(3))
+    for n, (side, qty, price, fee) in enumerate(rows):
+        f = Fill(str(n), "bb-x", "X", side, price, qty, fee, "USDT", False, n)
+        expected = _reference_apply(reference, f)
+        legs = legs_position.apply_fill(f)
+        closed, pnl, close_fee = booked.book(f)
+        assert [(leg.kind, str(leg.quantity), str(leg.fee), str(leg.pnl)) for leg in legs] == [
+            (kind, str(q), str(fe), str(pn)) for kind, q, fe, pn in expected]
+        closes = [leg for leg in legs if leg.kind in (TradeKind.CLOSE_LONG,
+                                                      TradeKind.CLOSE_SHORT)]
+        if closes:
+            assert (str(closed), str(pnl), str(close_fee)) == (
+                str(closes[0].quantity), str(closes[0].pnl), str(closes[0].fee))
+        else:
+            assert (closed, pnl, close_fee) == (None, 0, 0)
+        for position in (legs_position, booked):
+            assert position.to_dict() == reference.to_dict()
