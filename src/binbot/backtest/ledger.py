@@ -21,7 +21,7 @@ from decimal import Decimal
 from binbot.backtest.metrics import TradeRecord
 from binbot.domain.positions import TradeKind
 from binbot.domain.positions import TradeRecord as Leg
-from binbot.domain.values import fast_init
+from binbot.domain.values import builder, fast_init
 from binbot.engine.portfolio import Portfolio
 
 _CLOSES = (TradeKind.CLOSE_LONG, TradeKind.CLOSE_SHORT)
@@ -80,7 +80,8 @@ def trades_of(legs: Iterable[Leg]) -> list[Trade]:
     """The trade list (one per leg); the kind's value comes from a table (``Enum.value`` is a
     slow property, and a backtest has tens of thousands of legs)."""
     actions = _ACTIONS
-    return [Trade(leg.time, actions[leg.kind], float(leg.price), float(leg.quantity),
+    make = builder(Trade)  # no type call per trade
+    return [make(leg.time, actions[leg.kind], float(leg.price), float(leg.quantity),
                   float(leg.fee), float(leg.pnl)) for leg in legs]
 
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from binbot.domain.fills import Fill
-from binbot.domain.values import fast_init
+from binbot.domain.values import builder, fast_init
 
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)
@@ -86,6 +86,9 @@ class TradeRecord:
         )
 
 
+_new_leg: Final = builder(TradeRecord)  # every fill builds legs: no type call
+
+
 @dataclass(slots=True)
 class Position:
     """A net position in one symbol, in base units; every amount is Decimal."""
@@ -113,15 +116,15 @@ class Position:
         quantity = fill.quantity
         opens = _OPEN_LONG if fill.side == "BUY" else _OPEN_SHORT
         if closed is None:
-            return [TradeRecord(fill.time, opens, price, quantity, fill.fee, ZERO,
+            return [_new_leg(fill.time, opens, price, quantity, fill.fee, ZERO,
                                 fill.client_order_id, fill.trade_id)]
         # The fill closes against the position: a buy closes a short, a sell a long.
         closes = _CLOSE_SHORT if opens is _OPEN_LONG else _CLOSE_LONG
-        legs = [TradeRecord(fill.time, closes, price, closed, close_fee, pnl,
+        legs = [_new_leg(fill.time, closes, price, closed, close_fee, pnl,
                             fill.client_order_id, fill.trade_id)]
         rest = quantity - closed
         if rest > ZERO:  # it flipped the position: the rest opens the other way
-            legs.append(TradeRecord(fill.time, opens, price, rest, fill.fee - close_fee, ZERO,
+            legs.append(_new_leg(fill.time, opens, price, rest, fill.fee - close_fee, ZERO,
                                     fill.client_order_id, fill.trade_id))
         return legs
 

@@ -76,6 +76,7 @@ from binbot.domain.orders import (
     TimeInForce,
     make_client_order_id,
 )
+from binbot.domain.values import builder
 from binbot.engine.events import (
     BotEvent,
     BotEventSink,
@@ -100,6 +101,10 @@ SNAPSHOT_VERSION: Final = 1
 _NAN: Final = math.nan
 _INF: Final = math.inf
 _RECENT_ORDERS: Final = 200
+# The value classes built for every order, without the type call (``values.builder``).
+_new_intent: Final = builder(OrderIntent)
+_new_event: Final = builder(OrderEvent)
+_new_risk_input: Final = builder(RiskInput)
 
 
 class BotStatus(StrEnum):
@@ -568,7 +573,7 @@ class BotCore:
             self.log.warning("order not formed: quantity rounds to zero (step %s)", inst.step_size)
             return None
         seq = self._intent_seq
-        intent = OrderIntent(  # positional: bot_id, intent_seq, client_order_id, ... tag
+        intent = _new_intent(  # positional: bot_id, intent_seq, client_order_id, ... tag
             self._bot_id, seq, make_client_order_id(self._bot_id, seq), inst.market,
             inst.symbol, side, type_, qty, self._time, limit, stop, time_in_force, reduce_only,
             tag,
@@ -622,7 +627,7 @@ class BotCore:
         status = self._status
         portfolio = self.portfolio
         risk = self.risk
-        rejection = risk.admit(intent, RiskInput(  # running, price, position, capital, ...
+        rejection = risk.admit(intent, _new_risk_input(  # running, price, position, capital, ...
             status is _RUNNING or (self._protective and status is _PAUSED),
             reference if reference is not None else ZERO,
             portfolio.position.quantity,
@@ -638,10 +643,10 @@ class BotCore:
                              rejection.rule, rejection.reason)
             self._events(RiskRejected(self._bot_id, self._time, intent, rejection.rule,
                                       rejection.reason))
-            self._apply(order, OrderEvent(cid, REJECTED, self._time,
+            self._apply(order, _new_event(cid, REJECTED, self._time,
                                           reason=rejection.reason))
         else:
-            self._apply(order, OrderEvent(cid, SUBMITTED, self._time))
+            self._apply(order, _new_event(cid, SUBMITTED, self._time))
             self._in_command += 1
             try:
                 self._execution.submit(intent)

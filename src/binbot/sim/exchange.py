@@ -55,6 +55,7 @@ from binbot.domain.orders import (
     OrderStatus,
     TimeInForce,
 )
+from binbot.domain.values import builder
 from binbot.ports.execution import EventSink
 from binbot.sim.account import SimAccount
 from binbot.sim.config import SimConfig
@@ -64,6 +65,9 @@ _SIDE_NAMES: Final = {side: str(side.value) for side in OrderSide}  # Enum.value
 _FEE_QUANTUM: Final = Decimal("1e-8")
 _BPS: Final = Decimal(10_000)
 _NOT_REDUCING: Final = "reduce-only order would not reduce the position"
+# Built for every order, without the type call (``values.builder``).
+_new_event: Final = builder(OrderEvent)
+_new_fill: Final = builder(Fill)
 
 
 def _discard(event: OrderEvent) -> None:
@@ -132,7 +136,7 @@ class SimulatedExchange:
             if reason:
                 self._emit(cid, REJECTED, reason=reason)
                 return
-            self._sink(OrderEvent(cid, NEW, self._time, exchange_order_id))
+            self._sink(_new_event(cid, NEW, self._time, exchange_order_id))
             self._execute(intent, exchange_order_id, fill)
             return
         order = Order(intent, exchange_order_id=exchange_order_id)
@@ -307,8 +311,8 @@ class SimulatedExchange:
         rate = config.maker_fee if maker else config.taker_fee
         fee = (price * qty * rate).quantize(_FEE_QUANTUM, rounding=ROUND_HALF_EVEN)
         # trade_id, client_order_id, symbol, side, price, quantity, fee, fee_asset, maker, time
-        return Fill(str(self._next_trade), cid, self._instrument.symbol, _SIDE_NAMES[side], price,
-                    qty, fee, config.quote_asset, maker, self._time)
+        return _new_fill(str(self._next_trade), cid, self._instrument.symbol, _SIDE_NAMES[side],
+                         price, qty, fee, config.quote_asset, maker, self._time)
 
     def _execute(self, intent: OrderIntent, exchange_order_id: str | None, fill: Fill) -> None:
         """Book ``fill`` (the account accepted it) and report it."""
@@ -318,7 +322,7 @@ class SimulatedExchange:
         self._update_triggers()
         partial = fill.quantity < intent.quantity
         status = PARTIALLY_FILLED if partial else FILLED
-        self._sink(OrderEvent(cid, status, self._time, exchange_order_id, fill))
+        self._sink(_new_event(cid, status, self._time, exchange_order_id, fill))
         if partial:
             self._emit(cid, EXPIRED, "reduce-only quantity capped", exchange_order_id)
 
@@ -390,7 +394,7 @@ class SimulatedExchange:
 
     def _emit(self, cid: str, status: OrderStatus, reason: str = "",
               exchange_order_id: str | None = None) -> None:
-        self._sink(OrderEvent(cid, status, self._time, exchange_order_id, None, reason))
+        self._sink(_new_event(cid, status, self._time, exchange_order_id, None, reason))
 
     def _emit_order(self, order: Order, status: OrderStatus, reason: str = "") -> None:
         self._emit(order.client_order_id, status, reason, order.exchange_order_id)
