@@ -119,6 +119,9 @@ TERMINAL: Final = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 OPEN: Final = frozenset({S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
 
 
+_STOP_TYPES: Final = (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+
+
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     """True when the table allows ``current -> new``."""
     return new in TRANSITIONS[current]
@@ -180,9 +183,7 @@ class OrderIntent:
             raise ValueError(f"quantity must be positive, was {self.quantity}")
         if self.type is LIMIT and self.price is None:
             raise ValueError("a LIMIT order needs a price")
-        if self.type in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET) and (
-            self.stop_price is None
-        ):
+        if self.type in _STOP_TYPES and self.stop_price is None:
             raise ValueError(f"a {self.type} order needs a stop price")
 
     def to_dict(self) -> dict[str, Any]:
@@ -295,8 +296,12 @@ class Order:
             return False
         if fill is not None:
             self.trade_ids.add(fill.trade_id)
-            total = self.filled_qty + fill.quantity
-            self.avg_price = (self.avg_price * self.filled_qty + fill.price * fill.quantity) / total
+            filled = self.filled_qty
+            total = filled + fill.quantity
+            if filled == ZERO:  # the first fill: the average below is exactly its price
+                self.avg_price = fill.price
+            else:
+                self.avg_price = (self.avg_price * filled + fill.price * fill.quantity) / total
             self.filled_qty = total
             self.fees += fill.fee
         self.status = event.status

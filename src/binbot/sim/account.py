@@ -58,7 +58,7 @@ class SimAccount:
         position = self.position
         before = position.quantity
         quantity = fill.quantity
-        signed = fill.signed_quantity
+        signed = quantity if fill.side == "BUY" else -quantity  # ``fill.signed_quantity``
         after = before + signed
         zero = _ZERO  # Decimal comparisons, not with the int 0: the same, cheaper
         reducing = abs(after) <= abs(before) and (
@@ -68,7 +68,10 @@ class SimAccount:
         # What ``Position.apply_fill`` would leave, computed with its very operations (same
         # Decimal results) but without copying the position or building trade legs: the sum
         # of the legs' PnL (from 0, as ``sum`` adds them) and the entry price afterwards.
-        if before == zero or (before > zero) == (signed > zero):
+        if before == zero:  # one open leg, from flat: the entry is the fill's price (exactly)
+            pnl = _ZERO + _ZERO
+            entry = fill.price
+        elif (before > zero) == (signed > zero):
             pnl = _ZERO + _ZERO  # one open leg
             entry = (abs(before) * position.entry_price + quantity * fill.price) / abs(after)
         else:  # not reducing and against the position: it flips (a close leg, an open leg)

@@ -85,6 +85,7 @@ def test_happy_path_with_partial_fills() -> None:
     assert order.apply(OrderEvent(cid, S.SUBMITTED, 1))
     assert order.apply(OrderEvent(cid, S.NEW, 2, exchange_order_id="42"))
     assert order.apply(OrderEvent(cid, S.PARTIALLY_FILLED, 3, fill=fill("t1", "0.5", "100")))
+    assert (order.filled_qty, str(order.avg_price)) == (Decimal("0.5"), "100")  # the first fill's
     assert order.apply(OrderEvent(cid, S.PARTIALLY_FILLED, 4, fill=fill("t2", "0.5", "110")))
     assert order.apply(OrderEvent(cid, S.FILLED, 5, fill=fill("t3", "1", "120")))
     assert order.status is S.FILLED
