@@ -74,9 +74,9 @@ from binbot.domain.orders import (
     OrderStatus,
     OrderType,
     TimeInForce,
-    make_client_order_id,
 )
 from binbot.domain.values import builder
+from binbot.engine.client_ids import ClientOrderIds
 from binbot.engine.events import (
     BotEvent,
     BotEventSink,
@@ -195,6 +195,7 @@ class BotCore:
         self._orders: dict[str, Order] = {}
         self._recent: deque[Order] = deque(maxlen=_RECENT_ORDERS)
         self._intent_seq = 0
+        self._client_order_id = ClientOrderIds(self._bot_id)  # by intent seq, in batches
         self._pending: deque[tuple[Callable[[Any], None], Any]] = deque()
         self._in_hook = False
         self._in_command = 0
@@ -574,7 +575,7 @@ class BotCore:
             return None
         seq = self._intent_seq
         intent = _new_intent(  # positional: bot_id, intent_seq, client_order_id, ... tag
-            self._bot_id, seq, make_client_order_id(self._bot_id, seq), inst.market,
+            self._bot_id, seq, self._client_order_id(seq), inst.market,
             inst.symbol, side, type_, qty, self._time, limit, stop, time_in_force, reduce_only,
             tag,
         )
