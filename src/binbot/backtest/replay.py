@@ -199,7 +199,8 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
     lows = plan.interval_low
     highs = plan.interval_high
     count = len(ends)
-    equity = np.empty(count, dtype=np.float64)
+    equity: list[float] = []
+    sample = equity.append
     sim_price = sim.on_price
     on_price = bot.on_price
     on_candle = bot.on_candle_closed
@@ -240,13 +241,13 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
             bot.replay_interval = -1
         if portfolio.changes != ledger.seen:
             ledger.refresh()
-        equity[j] = ledger.base + ledger.qty * (p - ledger.entry)
+        sample(ledger.base + ledger.qty * (p - ledger.entry))
         start = end
         if progress is not None and not j & (_PROGRESS_EVERY - 1):
             progress(j, count)
     if progress is not None:
         progress(count, count)
-    return equity
+    return np.array(equity, dtype=np.float64)
 
 
 def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayPlan,
