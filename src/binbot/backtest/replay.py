@@ -215,9 +215,11 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
             bot.replay_interval = j
         lo, hi = bot_band()
         sim_lo, sim_hi = sim_band()
-        lo = max(lo, sim_lo)
-        hi = min(hi, sim_hi)
-        if not (lo < lows[j] and highs[j] < hi):
+        low = lows[j]
+        high = highs[j]
+        if not (lo < low and sim_lo < low and high < hi and high < sim_hi):
+            lo = max(lo, sim_lo)  # the intersection of the bands, for the ticks
+            hi = min(hi, sim_hi)
             for i, p in enumerate(prices[start:last].tolist(), start):
                 if lo < p < hi:
                     continue

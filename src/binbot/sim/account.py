@@ -27,6 +27,7 @@ class SimAccount:
     def __init__(self, config: SimConfig, symbol: str) -> None:
         self._config = config
         self._spot = config.market is Market.SPOT
+        self._leverage = Decimal(config.leverage)  # dividing by it: no int conversion each time
         self.balance: Decimal = config.starting_balance
         self.position = Position(symbol)
         # The position's liquidation price (None: none), kept with the float thresholds at
@@ -80,7 +81,7 @@ class SimAccount:
             pnl = _ZERO + (fill.price - position.entry_price) * closing * direction + _ZERO
             entry = fill.price
         wallet = self.balance + pnl - fill.fee
-        need = abs(after) * entry / self._config.leverage  # Position.margin afterwards
+        need = abs(after) * entry / self._leverage  # Position.margin afterwards
         if wallet < need:
             return f"margin is insufficient: need {need}, wallet would be {wallet}"
         return ""
