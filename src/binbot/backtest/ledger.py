@@ -76,22 +76,20 @@ class Ledger:
         self.entry = float(position.entry_price)
 
 
-def trades_of(legs: Iterable[Leg]) -> list[Trade]:
-    """The trade list (one per leg); the kind's value comes from a table (``Enum.value`` is a
-    slow property, and a backtest has tens of thousands of legs)."""
+def trade_lists(legs: Iterable[Leg], end_ms: int
+                ) -> tuple[list[Trade], list[TradeRecord], list[tuple[int, int]]]:
+    """From the portfolio's legs, in one pass (a backtest has tens of thousands of them):
+
+    - the trade list, one ``Trade`` per leg (the kind's value from a table: ``Enum.value``
+      is a slow property);
+    - the closed round trips, net of all their fees (a close's own fee and the share of the
+      entry fees of the quantity it closes), entered when the position opened;
+    - the spans spent in a position (one still open at ``end_ms`` counts until then).
+    """
     actions = _ACTIONS
     make = builder(Trade)  # no type call per trade
-    return [make(leg.time, actions[leg.kind], float(leg.price), float(leg.quantity),
-                  float(leg.fee), float(leg.pnl)) for leg in legs]
-
-
-_ACTIONS = {kind: kind.value for kind in TradeKind}
-
-
-def round_trips(legs: Iterable[Leg], end_ms: int
-                ) -> tuple[list[TradeRecord], list[tuple[int, int]]]:
-    """Closed round trips (net of all their fees) and the spans spent in a position; a position
-    still open at ``end_ms`` counts as exposure until then."""
+    trades: list[Trade] = []
+    add = trades.append
     trips: list[TradeRecord] = []
     spans: list[tuple[int, int]] = []
     opened: int | None = None
@@ -99,24 +97,32 @@ def round_trips(legs: Iterable[Leg], end_ms: int
     open_fees = _ZERO
     zero = _ZERO  # comparisons with a Decimal, not the int 0: the same answer, cheaper
     for leg in legs:
-        if leg.kind not in _CLOSES:
-            if open_qty == zero:
-                opened = leg.time
-            open_qty += leg.quantity
-            open_fees += leg.fee
-            continue
-        start = opened if opened is not None else leg.time
+        kind = leg.kind
+        time = leg.time
+        quantity = leg.quantity
         fee = leg.fee
-        share = open_fees * leg.quantity / open_qty if open_qty > zero else zero
-        trips.append(TradeRecord(start, leg.time, float(leg.pnl - fee - share),
-                                 float(fee + share)))
-        open_qty -= leg.quantity
+        pnl = leg.pnl
+        add(make(time, actions[kind], float(leg.price), float(quantity), float(fee),
+                 float(pnl)))
+        if kind not in _CLOSES:
+            if open_qty == zero:
+                opened = time
+            open_qty += quantity
+            open_fees += fee
+            continue
+        start = opened if opened is not None else time
+        share = open_fees * quantity / open_qty if open_qty > zero else zero
+        trips.append(TradeRecord(start, time, float(pnl - fee - share), float(fee + share)))
+        open_qty -= quantity
         open_fees -= share
         if open_qty <= zero:
-            spans.append((start, leg.time))
+            spans.append((start, time))
             open_qty = zero
             open_fees = zero
             opened = None
     if opened is not None:
         spans.append((opened, end_ms))
-    return trips, spans
+    return trades, trips, spans
+
+
+_ACTIONS = {kind: kind.value for kind in TradeKind}

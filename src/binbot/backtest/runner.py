@@ -27,7 +27,7 @@ from binbot.backtest.bars import Bars, aggregate
 from binbot.backtest.config import BacktestConfig
 from binbot.backtest.data import DataError, MarketData, load_files, load_store
 from binbot.backtest.instrument import derived_instrument
-from binbot.backtest.ledger import Ledger, round_trips, trades_of
+from binbot.backtest.ledger import Ledger, trade_lists
 from binbot.backtest.metrics import compute_metrics
 from binbot.backtest.replay import FormingSource, Funding, Progress, ReplayBot, ReplayPlan, replay
 from binbot.backtest.result import BacktestResult
@@ -243,8 +243,7 @@ def _execute(config: BacktestConfig, prepared: Prepared, progress: Progress | No
     equity = replay(bot, sim, ledger, plan, progress, track_forming=prepared.forming is not None)
     seconds = time.perf_counter() - started
     bot.stop()
-    legs = list(bot.portfolio.trades)
-    trips, exposure = round_trips(legs, plan.last_time[-1])
+    trades, trips, exposure = trade_lists(bot.portfolio.trades, plan.last_time[-1])
     candles = prepared.candles
     start_ms = int(candles.open_time[0])
     times = np.concatenate(([start_ms], plan.sample_time)).astype(np.int64)
@@ -254,7 +253,7 @@ def _execute(config: BacktestConfig, prepared: Prepared, progress: Progress | No
     return BacktestResult(
         config=config, symbol=prepared.symbol, strategy=strategy.name,
         params=strategy.params.model_dump(mode="json"), instrument=prepared.instrument,
-        metrics=metrics, trades=trades_of(legs), equity_time=times, equity=values,
+        metrics=metrics, trades=trades, equity_time=times, equity=values,
         candles=candles, bars=prepared.bars, ticks=len(plan.tick_time),
         funding=float(bot.portfolio.position.funding), seconds=seconds, round_trips=trips,
         exposure=exposure, rejected_orders=bot.rejected_orders,

@@ -118,6 +118,7 @@ class BotStatus(StrEnum):
 # through its class is an unspecialised lookup on Python 3.11; see ``binbot.domain.orders``).
 _RUNNING: Final = BotStatus.RUNNING
 _PAUSED: Final = BotStatus.PAUSED
+_USDM: Final = Market.USDM
 
 
 def _ignore(event: BotEvent) -> None:
@@ -591,7 +592,7 @@ class BotCore:
         kind = MARKET if price is None else LIMIT
         return self.submit_order(
             side, kind, quantity=abs(qty), price=price,
-            reduce_only=self.market is Market.USDM,
+            reduce_only=self._instrument.market is _USDM,
             time_in_force=None if price is None else GTC, tag=tag,
         )
 
@@ -603,7 +604,7 @@ class BotCore:
         self._protective = True
         try:
             return self.submit_order(side, type_, quantity=quantity, stop_price=stop_price,
-                                     reduce_only=self.market is Market.USDM, tag=tag)
+                                     reduce_only=self._instrument.market is _USDM, tag=tag)
         finally:
             self._protective = False
 

@@ -1,4 +1,5 @@
-"""``trades_of``: one ``Trade`` per position leg, with the values worked out by hand."""
+"""``trade_lists``: one ``Trade`` per position leg, the round trips and the time in a position,
+with the values worked out by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from binbot.backtest.ledger import trades_of
+from binbot.backtest.ledger import trade_lists
 from binbot.domain.fills import Fill
 from binbot.domain.positions import Position, TradeRecord
 
@@ -27,7 +28,7 @@ def legs() -> list[TradeRecord]:
 
 
 def test_one_trade_per_leg_with_hand_computed_values() -> None:
-    made = trades_of(legs())
+    made, trips, spans = trade_lists(legs(), 9000)
     # BUY 100 @ 5.123 opens; SELL 250 @ 5.2 closes the 100 (+7.7) and opens 150 short, its
     # 0.65 fee split 100:150; BUY 150 @ 4.9 closes the short (+45); BUY 0.5 @ 5.0 opens.
     assert [t.to_dict() for t in made] == [
@@ -45,3 +46,9 @@ def test_one_trade_per_leg_with_hand_computed_values() -> None:
     assert all(type(t.action) is str for t in made)  # the plain value, not the enum
     with pytest.raises(dataclasses.FrozenInstanceError):
         made[0].price = 1.0  # type: ignore[misc]
+    # Round trips net of all fees: the long's 7.7 less its 0.26 and the entry's 0.25615; the
+    # short's 45 less its 0.3675 and its share of the flip's fee, 0.39. The last long is open.
+    assert [(t.entry_time_ms, t.exit_time_ms) for t in trips] == [(0, 1000), (1000, 2000)]
+    assert [t.pnl for t in trips] == pytest.approx([7.7 - 0.26 - 0.25615, 45 - 0.3675 - 0.39])
+    assert [t.fees for t in trips] == pytest.approx([0.26 + 0.25615, 0.3675 + 0.39])
+    assert spans == [(0, 1000), (1000, 2000), (3000, 9000)]
