@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _machine import describe
 
 from binbot.backtest import BacktestConfig, execute, prepare
 from binbot.backtest.bars import aggregate
@@ -369,6 +370,7 @@ def main() -> None:
     frame = pd.DataFrame({"Open": fifteen.open, "High": fifteen.high, "Low": fifteen.low,
                           "Close": fifteen.close, "Volume": fifteen.volume},
                          index=pd.to_datetime(fifteen.open_time, unit="ms", utc=True))
+    print(f"machine: {describe()}")
     print(f"FILUSDT: {len(files)} months, {len(minute.bars):,} 1m candles, {len(fifteen):,} 15m "
           f"candles (loaded in {time.perf_counter() - started:.1f} s); best of {args.repeat}")
     print(f"{'run':<30} {'bars':>10} {'seconds':>9} {'bars/s':>14} {'actions':>9}")

@@ -24,6 +24,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from _machine import describe
+
 from binbot.backtest import BacktestConfig, execute, prepare
 from binbot.backtest.bars import aggregate
 from binbot.backtest.data import MarketData, load_files
@@ -102,6 +104,7 @@ def main() -> None:
     busy, orders, _ = run(data, True, args.repeat)
     quiet_calls = count_calls(data, False)
     busy_calls = count_calls(data, True)
+    print(f"machine: {describe()}")
     print(f"FILUSDT: {len(files)} months, {candles:,} closed 15m candles, bar-close replay, "
           f"best of {args.repeat}")
     print(f"per closed candle (no order): {quiet / candles * 1e6:8.2f} us, "
