@@ -81,6 +81,6 @@ class BollingerBands(TailWindow):
         if not math.isfinite(close):
             finite(close)  # raises, with the reason
         value = self.peek(close)
-        self._push(close)
+        self.push(close)
         self.value = value
         return value

@@ -136,12 +136,9 @@ class TailWindow:
         """Close a candle at ``close`` like ``update``, without computing the indicator at it
         (for a caller that only reads ``peek`` and ``tail_summary``; ``value`` keeps what
         the last ``update`` returned)."""
+        # The whole update is here, not in a helper: BOLL pushes every closed candle.
         if not math.isfinite(close):
             finite(close)  # raises, with the reason
-        self._push(close)
-
-    def _push(self, close: float) -> None:
-        """Add a finite ``close`` to the tail (see the class docstring)."""
         tail = self._tail
         size = self._size
         if size:
@@ -189,7 +186,7 @@ class TailWindow:
 
     def _rescale(self, bits: int) -> None:
         self._set_scale(self._scale + bits)
-        tail = self._tail  # in place: ``_push`` holds it
+        tail = self._tail  # in place: ``push`` holds it
         values = [v << bits for v in tail]
         tail.clear()
         tail.extend(values)
@@ -222,6 +219,6 @@ class RollingStd(TailWindow):
 
     def update(self, close: float) -> float:
         value = self.peek(finite(close))
-        self._push(close)
+        self.push(close)
         self.value = value
         return value
