@@ -39,6 +39,7 @@ import argparse
 import dataclasses
 import math
 import os
+import statistics
 import time
 import warnings
 from collections.abc import Callable
@@ -75,14 +76,16 @@ class Idle(Strategy):
 
 def binbot_run(data: MarketData, mode: str, repeat: int, params: dict[str, Any] | None = None,
                idle: bool = False, skip: bool = True
-               ) -> tuple[float, float, int, list[Action], int]:
-    """(end-to-end seconds, replay-loop seconds, bars, actions, rejected orders): end to end
-    is ``prepare`` (aggregation, ticks, candles) + ``execute`` (strategy, replay, metrics).
+               ) -> tuple[float, float, int, list[Action], int, float]:
+    """(end-to-end seconds, replay-loop seconds, bars, actions, rejected orders, median
+    end-to-end seconds): the best of ``repeat`` runs, and their median. End to end is
+    ``prepare`` (aggregation, ticks, candles) + ``execute`` (strategy, replay, metrics).
     ``skip=False`` feeds every tick to the simulator and the bot (no quiet-band skipping)."""
     config = BacktestConfig(data_files=(Path("unused"),), mode=mode,  # type: ignore[arg-type]
                             params=params or {"quantity": QTY}, warmup_candles=0)
     best = best_replay = math.inf
     result = None
+    runs: list[float] = []
     for _ in range(repeat):
         # The last run's objects are freed here, not inside the timed part.
         prepared = result = None
@@ -92,11 +95,12 @@ def binbot_run(data: MarketData, mode: str, repeat: int, params: dict[str, Any] 
             plan = dataclasses.replace(prepared.plan, interval_low=(), interval_high=())
             prepared = dataclasses.replace(prepared, plan=plan)
         result = execute(config, prepared, strategy=Idle() if idle else None)
-        best = min(best, time.perf_counter() - started)
+        runs.append(time.perf_counter() - started)
+        best = min(best, runs[-1])
         best_replay = min(best_replay, result.seconds)
     assert result is not None
     actions = [(t.time_ms - (t.time_ms % FIFTEEN), t.action, t.price) for t in result.trades]
-    return best, best_replay, result.bars, actions, result.rejected_orders
+    return best, best_replay, result.bars, actions, result.rejected_orders, statistics.median(runs)
 
 
 # -- the rules, for the peers ------------------------------------------------------------------
@@ -372,20 +376,23 @@ def main() -> None:
                          index=pd.to_datetime(fifteen.open_time, unit="ms", utc=True))
     print(f"machine: {describe()}")
     print(f"FILUSDT: {len(files)} months, {len(minute.bars):,} 1m candles, {len(fifteen):,} 15m "
-          f"candles (loaded in {time.perf_counter() - started:.1f} s); best of {args.repeat}")
+          f"candles (loaded in {time.perf_counter() - started:.1f} s); best of {args.repeat} "
+          f"(binbot: median too)")
     print(f"{'run':<30} {'bars':>10} {'seconds':>9} {'bars/s':>14} {'actions':>9}")
     before = int(fifteen.open_time[-2])  # compare the actions before the last two candles
 
-    seconds, intrabar_replay, bars, intrabar, rejected = binbot_run(minute, "intrabar",
-                                                                     args.repeat)
+    seconds, intrabar_replay, bars, intrabar, rejected, median = binbot_run(
+        minute, "intrabar", args.repeat)
     replay = intrabar_replay
     row("binbot intrabar 1m (BotCore)", bars, seconds, len(intrabar),
-        f"replay loop alone {bars / replay:,.0f}/s; target >= 1,000,000 1m bars/s"
+        f"median {bars / median:,.0f}/s; replay loop alone {bars / replay:,.0f}/s; "
+        f"target >= 1,000,000 1m bars/s"
         f"{'; REJECTED ' + str(rejected) if rejected else ''}")
-    seconds, replay, bars, ours, rejected = binbot_run(data15, "bar_close", args.repeat)
+    seconds, replay, bars, ours, rejected, median = binbot_run(data15, "bar_close", args.repeat)
     ours_rate = bars / seconds
     row("binbot bar-close 15m (BotCore)", bars, seconds, len(ours),
-        f"replay loop alone {bars / replay:,.0f}/s; the reference trade list"
+        f"median {bars / median:,.0f}/s; replay loop alone {bars / replay:,.0f}/s; "
+        f"the reference trade list"
         f"{'; REJECTED ' + str(rejected) if rejected else ''}")
     peers: list[tuple[str, Callable[[], tuple[float, list[Action]]]]] = [
         ("backtesting.py 15m", lambda: backtesting_run(frame, args.repeat)),
@@ -416,17 +423,18 @@ def main() -> None:
         print(f"binbot bar-close vs vectorbt (a numba loop, no Python per bar): "
               f"{vbt_margin:.2f}x")
     print("where binbot's intrabar time goes (replay loop alone):")
-    _, replay, bars, _, _ = binbot_run(minute, "intrabar", args.repeat, idle=True)
+    _, replay, bars, _, _, _ = binbot_run(minute, "intrabar", args.repeat, idle=True)
     print(f"  replay clock + BotCore + simulator, idle strategy: {bars / replay:>12,.0f} bars/s")
-    _, quiet_replay, bars, _, _ = binbot_run(minute, "intrabar", args.repeat,
-                                             params={"quantity": QTY, "k": 50.0})
+    _, quiet_replay, bars, _, _, _ = binbot_run(minute, "intrabar", args.repeat,
+                                                params={"quantity": QTY, "k": 50.0})
     print(f"  + Boll, bands never reached (k=50, no order):     {bars / quiet_replay:>12,.0f} "
           f"bars/s")
     print(f"  + Boll k=2 with its {len(intrabar):,} trade actions:       "
           f"{len(minute.bars) / intrabar_replay:>12,.0f} bars/s "
           f"({(intrabar_replay - quiet_replay) / len(intrabar) * 1e6:.1f} us per action: "
           f"one market order each, its evaluation and hooks)")
-    seconds, replay, bars, unskipped, _ = binbot_run(minute, "intrabar", args.repeat, skip=False)
+    seconds, replay, bars, unskipped, _, _ = binbot_run(minute, "intrabar", args.repeat,
+                                                       skip=False)
     print(f"  the same, every tick fed (no quiet-band skipping): {bars / replay:>12,.0f} bars/s "
           f"({bars / seconds:,.0f} end to end; "
           f"{'same actions' if unskipped == intrabar else 'ACTIONS DIFFER'})")
