@@ -117,15 +117,15 @@ class Position:
         opens = _OPEN_LONG if fill.side == "BUY" else _OPEN_SHORT
         if closed is None:
             return [_new_leg(fill.time, opens, price, quantity, fill.fee, ZERO,
-                                fill.client_order_id, fill.trade_id)]
+                             fill.client_order_id, fill.trade_id)]
         # The fill closes against the position: a buy closes a short, a sell a long.
         closes = _CLOSE_SHORT if opens is _OPEN_LONG else _CLOSE_LONG
         legs = [_new_leg(fill.time, closes, price, closed, close_fee, pnl,
-                            fill.client_order_id, fill.trade_id)]
+                         fill.client_order_id, fill.trade_id)]
         rest = quantity - closed
         if rest > ZERO:  # it flipped the position: the rest opens the other way
             legs.append(_new_leg(fill.time, opens, price, rest, fill.fee - close_fee, ZERO,
-                                    fill.client_order_id, fill.trade_id))
+                                 fill.client_order_id, fill.trade_id))
         return legs
 
     def book(self, fill: Fill) -> tuple[Decimal | None, Decimal, Decimal]:
