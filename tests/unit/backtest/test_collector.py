@@ -1,5 +1,6 @@
 """A backtest leaves the garbage collector as it found it, and collects the reference cycles a
-strategy makes while it replays (the collector keeps running; only older objects are frozen)."""
+strategy makes while it replays (the collector's young passes keep running; only its full
+passes wait until the backtest is done)."""
 
 from __future__ import annotations
 
@@ -46,10 +47,12 @@ def test_cycles_made_during_a_replay_are_collected_and_gc_state_is_restored() ->
     data = load_files([path], Market.USDM)
     assert gc.isenabled()
     frozen_before = gc.get_freeze_count()
+    thresholds_before = gc.get_threshold()
     strategy = CycleMaker()
     result = execute(config, prepare(config, data), strategy=strategy)
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen_before
+    assert gc.get_threshold() == thresholds_before
     made = len(strategy.refs)
     assert made == result.bars > 10_000
     # Collected while the replay ran: never more than a few young generations' worth alive
@@ -71,3 +74,28 @@ def test_objects_frozen_by_someone_else_stay_frozen() -> None:
         assert frozen - 100 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+def test_full_passes_wait_for_the_end_of_the_backtest() -> None:
+    """During ``execute`` the oldest generation is never collected; young passes still run."""
+    [path] = sorted(DATA.glob("FILUSDT-1m-*.csv.gz"))[:1]
+    config = BacktestConfig(data_files=(path,), mode="bar_close", interval="1m",
+                            warmup_candles=0)
+    prepared = prepare(config, load_files([path], Market.USDM))
+    passes: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100, 1, 1)  # without the deferral: a full pass every other young pass
+    gc.callbacks.append(count)
+    try:
+        execute(config, prepared, strategy=CycleMaker())
+        assert gc.get_threshold() == (100, 1, 1)  # restored
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*thresholds)
+    assert 0 in passes  # the young passes ran
+    assert 2 not in passes
