@@ -77,10 +77,7 @@ class Instrument:
             raise FilterViolation(f"quantity below minimum {low}, was {qty}")
         if high > ZERO and qty > high:
             raise FilterViolation(f"quantity above maximum {high}, was {qty}")
-        # ``round_qty`` inlined (this check runs twice per order: risk gate and exchange).
-        use_market = market_order and self.market_step_size > ZERO
-        step = self.market_step_size if use_market else self.step_size
-        if step > ZERO and (qty // step) * step != qty:
+        if self.round_qty(qty, market_order=market_order) != qty:
             raise FilterViolation(f"quantity is not a multiple of the step size, was {qty}")
         if price <= ZERO:
             raise FilterViolation(f"price must be positive, was {price}")

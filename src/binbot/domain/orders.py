@@ -25,9 +25,12 @@ from binbot.domain.values import fast_init
 ZERO: Final = Decimal(0)
 CLIENT_ID_PREFIX: Final = "bb-"
 _CLIENT_ID_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_B32_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
+# An id is the prefix and the first CLIENT_ID_CHARS characters (130 bits) of the lowercase
+# base32 (RFC 4648) spelling of SHA-256(bot_id NUL seq).
+CLIENT_ID_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
+CLIENT_ID_CHARS: Final = 26
 # Every 10-bit value as its two base32 characters (1024 short strings).
-_B32_PAIRS: Final = tuple(x + y for x in _B32_ALPHABET for y in _B32_ALPHABET)
+_B32_PAIRS: Final = tuple(x + y for x in CLIENT_ID_ALPHABET for y in CLIENT_ID_ALPHABET)
 
 
 class OrderSide(StrEnum):
@@ -185,6 +188,11 @@ class OrderIntent:
             raise ValueError("a LIMIT order needs a price")
         if self.type in _STOP_TYPES and self.stop_price is None:
             raise ValueError(f"a {self.type} order needs a stop price")
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        """The quantity with the sign of the direction it moves a position (as ``Fill``'s)."""
+        return self.quantity if self.side is BUY else -self.quantity
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -648,12 +648,7 @@ class BotCore:
             self._apply(order, _new_event(cid, REJECTED, self._time,
                                           reason=rejection.reason))
         else:
-            if self._publish or (self._order_hook is not None
-                                 and SUBMITTED in self._order_statuses):
-                self._apply(order, _new_event(cid, SUBMITTED, self._time))
-            else:  # nobody hears of this move: ``_apply`` would make just these two stores
-                order.status = SUBMITTED
-                order.updated_time = self._time
+            self._apply(order, _new_event(cid, SUBMITTED, self._time))
             self._in_command += 1
             try:
                 self._execution.submit(intent)

@@ -14,12 +14,12 @@ from typing import Final
 
 import numpy as np
 
-from binbot.domain.orders import CLIENT_ID_PREFIX
+from binbot.domain.orders import CLIENT_ID_ALPHABET, CLIENT_ID_CHARS, CLIENT_ID_PREFIX
 
-_ALPHABET: Final = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
+_ALPHABET: Final = np.frombuffer(CLIENT_ID_ALPHABET.encode("ascii"), dtype=np.uint8)
 _BIT_WEIGHTS: Final = np.array([16, 8, 4, 2, 1], dtype=np.uint8)
-_CHARS: Final = 26  # 130 bits
-_DIGEST_BYTES: Final = 17  # the bytes holding those bits
+_CHARS: Final = CLIENT_ID_CHARS
+_DIGEST_BYTES: Final = (_CHARS * 5 + 7) // 8  # the bytes holding those 130 bits
 
 
 def client_order_ids(bot_id: str, first_seq: int, count: int) -> list[str]:

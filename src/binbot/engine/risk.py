@@ -38,7 +38,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from binbot.domain.instrument import FilterViolation, Instrument
-from binbot.domain.orders import BUY, LIMIT, ZERO, OrderIntent
+from binbot.domain.orders import LIMIT, ZERO, OrderIntent
 from binbot.domain.values import fast_init
 
 # Rule names carried by rejections and risk events.
@@ -168,12 +168,6 @@ class RiskLimits(BaseModel):
                  self.take_profit_atr, self.trailing_stop_pct, self.trailing_stop_atr)
         return (self.daily or self.max_drawdown_pct is not None
                 or any(v is not None for v in exits))
-
-
-def _signed(intent: OrderIntent) -> Decimal:
-    """The intent's quantity with the sign of its direction (``quantity * side.sign``, the
-    same number, without the enum property)."""
-    return intent.quantity if intent.side is BUY else -intent.quantity
 
 
 @fast_init
@@ -321,7 +315,7 @@ class RiskGate:
         cap = limits.max_order_notional
         if cap is not None and notional > cap:
             return Rejection(MAX_ORDER_NOTIONAL, f"order notional above {cap}, was {notional}")
-        after = abs(bot.position_qty + _signed(intent)) * reference
+        after = abs(bot.position_qty + intent.signed_quantity) * reference
         base = bot.capital
         if bot.equity is not None and bot.equity > base:
             base = bot.equity  # the cap grows with the profits (see the module docstring)
@@ -339,7 +333,7 @@ class RiskGate:
     def _reduces(intent: OrderIntent, position_qty: Decimal) -> bool:
         if intent.reduce_only:
             return True
-        signed = _signed(intent)
+        signed = intent.signed_quantity
         return position_qty != ZERO and (position_qty > ZERO) != (signed > ZERO) and (
             abs(signed) <= abs(position_qty)
         )

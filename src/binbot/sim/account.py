@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from binbot.domain.fills import Fill
 from binbot.domain.market import Market
-from binbot.domain.positions import MINUS_ONE, ONE, Position
+from binbot.domain.positions import Position
 from binbot.sim.config import SimConfig
 
 _INF: Final = math.inf
@@ -27,7 +27,6 @@ class SimAccount:
     def __init__(self, config: SimConfig, symbol: str) -> None:
         self._config = config
         self._spot = config.market is Market.SPOT
-        self._leverage = Decimal(config.leverage)  # dividing by it: no int conversion each time
         self.balance: Decimal = config.starting_balance
         self.position = Position(symbol)
         # The position's liquidation price (None: none), kept with the float thresholds at
@@ -58,30 +57,17 @@ class SimAccount:
             return ""
         position = self.position
         before = position.quantity
-        quantity = fill.quantity
-        signed = quantity if fill.side == "BUY" else -quantity  # ``fill.signed_quantity``
-        after = before + signed
-        zero = _ZERO  # Decimal comparisons, not with the int 0: the same, cheaper
+        after = before + fill.signed_quantity
         reducing = abs(after) <= abs(before) and (
-            after == zero or (after > zero) == (before > zero))
+            after == _ZERO or (after > _ZERO) == (before > _ZERO))
         if reducing:
             return ""
-        # What ``Position.apply_fill`` would leave, computed with its very operations (same
-        # Decimal results) but without copying the position or building trade legs: the sum
-        # of the legs' PnL (from 0, as ``sum`` adds them) and the entry price afterwards.
-        if before == zero:  # one open leg, from flat: the entry is the fill's price (exactly)
-            pnl = _ZERO + _ZERO
-            entry = fill.price
-        elif (before > zero) == (signed > zero):
-            pnl = _ZERO + _ZERO  # one open leg
-            entry = (abs(before) * position.entry_price + quantity * fill.price) / abs(after)
-        else:  # not reducing and against the position: it flips (a close leg, an open leg)
-            closing = min(abs(before), quantity)
-            direction = ONE if before > zero else MINUS_ONE
-            pnl = _ZERO + (fill.price - position.entry_price) * closing * direction + _ZERO
-            entry = fill.price
+        # What booking the fill would leave, by ``Position.book`` itself on a copy of the
+        # quantity and entry: the PnL of a close it makes, and the margin held afterwards.
+        probe = Position(position.symbol, before, position.entry_price)
+        _closed, pnl, _close_fee = probe.book(fill)
         wallet = self.balance + pnl - fill.fee
-        need = abs(after) * entry / self._leverage  # Position.margin afterwards
+        need = probe.margin(self._config.leverage)
         if wallet < need:
             return f"margin is insufficient: need {need}, wallet would be {wallet}"
         return ""

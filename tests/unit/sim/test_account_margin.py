@@ -1,5 +1,6 @@
-"""``SimAccount.refusal`` computes the margin check without a trial position; it must agree,
-result and message, with applying the fill to a copy of the position (the definition)."""
+"""``SimAccount.refusal`` books the fill on a probe position (``Position.book``, no legs); it
+must agree, result and message, with applying the fill to a copy of the position (the
+definition)."""
 
 from __future__ import annotations
 

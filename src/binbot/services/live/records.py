@@ -22,8 +22,8 @@ from binbot.domain.orders import (
     OrderSide,
     OrderStatus,
     OrderType,
-    make_client_order_id,
 )
+from binbot.engine import client_ids
 from binbot.storage import trading_tables as t
 from binbot.storage.writer import upsert_rows
 
@@ -114,7 +114,7 @@ def next_intent_seq(bot_id: str, client_order_ids: Iterable[str], start: int,
     """
     ids = set(client_order_ids)
     nxt = start
-    for seq in range(start, start + window):
-        if make_client_order_id(bot_id, seq) in ids:
+    for seq, cid in enumerate(client_ids.client_order_ids(bot_id, start, window), start):
+        if cid in ids:
             nxt = seq + 1
     return nxt

@@ -72,9 +72,9 @@ from binbot.domain.orders import (
     TERMINAL,
     OrderEvent,
     OrderStatus,
-    make_client_order_id,
 )
 from binbot.engine.bot import BotCore, BotStatus
+from binbot.engine.client_ids import client_order_ids
 from binbot.engine.risk import TradingState
 from binbot.services.live.journal import IntentJournal
 from binbot.services.live.protect import ProtectiveStops
@@ -427,8 +427,9 @@ class LiveSession:
         if not client_order_id.startswith(CLIENT_ID_PREFIX):
             return False
         seq = int(self.core.snapshot()["intent_seq"]) if self.core is not None else 0
-        return any(make_client_order_id(self.config.bot_id, s) == client_order_id
-                   for s in range(max(0, seq - _SEQ_WINDOW), seq + _SEQ_WINDOW))
+        first = max(0, seq - _SEQ_WINDOW)
+        return client_order_id in client_order_ids(self.config.bot_id, first,
+                                                   seq + _SEQ_WINDOW - first)
 
 
 
