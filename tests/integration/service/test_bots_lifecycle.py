@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import create_engine, func, select
 
@@ -91,7 +91,7 @@ async def test_bots_created_over_the_api_share_data_stop_resume_and_go(tmp_path:
     base = f"http://127.0.0.1:{port}/api/v1/bots"
     try:
         task, stop, handle = await start(settings)
-        async with httpx.AsyncClient(headers=AUTH, timeout=30) as http:
+        async with httpx2.AsyncClient(headers=AUTH, timeout=30) as http:
             streams = upstream_streams(exchange)
             assert streams.count("filusdt@kline_1m") == 1
             assert streams.count("avaxusdt@kline_1m") == 1
@@ -135,7 +135,7 @@ async def test_bots_created_over_the_api_share_data_stop_resume_and_go(tmp_path:
         # The restart: config bots and the created running bot trade on; ma-fil stays stopped.
         task, stop, handle = await start(settings)
         runtime = handle.runtime
-        async with httpx.AsyncClient(headers=AUTH, timeout=30) as http:
+        async with httpx2.AsyncClient(headers=AUTH, timeout=30) as http:
             listed = {b["bot_id"]: b for b in (await http.get(f"{base}/")).json()}
             assert {k: v["status"] for k, v in listed.items()} == {
                 "boll-avax": "running", "boll-fil": "running", "ma-fil": "stopped",

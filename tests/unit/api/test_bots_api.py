@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -30,7 +30,7 @@ CREATE = {"bot_id": "eth-ma", "symbol": "ETHUSDT", "strategy_name": "ma_cross",
 @dataclass
 class Api:
     live: Live
-    http: httpx.AsyncClient
+    http: httpx2.AsyncClient
 
     def bot_rows(self) -> list[str]:
         with self.live.engine.connect() as connection:
@@ -45,8 +45,8 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     container = ApiContainer(settings=settings, engine=live.engine, bus=live.bus,
                              runtime=live.runtime, token=SecretStr(CANARY_TOKEN),
                              db_feed=False, trusted_hosts=("127.0.0.1",))
-    transport = httpx.ASGITransport(app=create_app(container))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1",
+    transport = httpx2.ASGITransport(app=create_app(container))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1",
                                  headers=AUTH) as http:
         yield Api(live, http)
     await live.close()

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -51,7 +51,7 @@ def live(sample: Sample, tmp_path: Path) -> Iterator[tuple[ServerThread, EventBu
 
 def test_sse_stream_delivers_bus_events_with_ids(live: tuple[ServerThread, EventBus]) -> None:
     server, bus = live
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx2.Client(base_url=server.url, timeout=10) as http:
         assert http.get("/api/v1/stream").status_code == 401
         with http.stream("GET", "/api/v1/stream", headers=AUTH) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -71,7 +71,7 @@ def test_sse_resumes_after_last_event_id(live: tuple[ServerThread, EventBus]) ->
     server, bus = live
     first = server.call(bus.publish, "order", {"n": 1})
     server.call(bus.publish, "order", {"n": 2})
-    with httpx.Client(base_url=server.url, timeout=10) as http, \
+    with httpx2.Client(base_url=server.url, timeout=10) as http, \
             http.stream("GET", "/api/v1/stream",
                         headers={**AUTH, "Last-Event-ID": str(first.seq)}) as response:
         _hello, replayed = _sse_events(response.iter_lines(), 2)
