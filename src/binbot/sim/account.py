@@ -19,8 +19,6 @@ from binbot.sim.config import SimConfig
 
 _INF: Final = math.inf
 _ZERO: Final = Decimal(0)
-# Far above the float error of the thresholds (a few 1e-16 of the price), far below a tick.
-_THRESHOLD_SLACK: Final = 1e-9
 
 
 class SimAccount:
@@ -31,20 +29,11 @@ class SimAccount:
         self._spot = config.market is Market.SPOT
         self.balance: Decimal = config.starting_balance
         self.position = Position(symbol)
-        # The position's liquidation price (None: none) is worked out in Decimal only when
-        # asked for (``_liquidation_stale``); every fill moves the float thresholds beyond
-        # which the mark price may have reached it (+-inf: it cannot). They come from float
-        # factors and sit a relative ``_THRESHOLD_SLACK`` on the near side of the exact price,
-        # so a price past the exact price is always past them; ``liquidation_reached`` then
-        # decides exactly.
+        # The position's liquidation price (None: none), kept with the float thresholds at
+        # which the mark price reaches it (+-inf: none); all three move only with the position.
         self._liquidation: Decimal | None = None
-        self._liquidation_stale = False
         self.liquidate_below = -_INF
         self.liquidate_above = _INF
-        leverage = config.leverage
-        maintenance = float(config.maintenance_margin_rate)
-        self._long_factor = (1 - 1 / leverage) / (1 - maintenance) * (1 + _THRESHOLD_SLACK)
-        self._short_factor = (1 + 1 / leverage) / (1 + maintenance) * (1 - _THRESHOLD_SLACK)
 
     @property
     def spot(self) -> bool:
@@ -102,20 +91,7 @@ class SimAccount:
 
     def liquidation_price(self) -> Decimal | None:
         """The position's isolated-margin liquidation price (None when flat, and on spot)."""
-        if self._liquidation_stale:
-            self._liquidation = self.position.liquidation_price(
-                self._config.leverage, self._config.maintenance_margin_rate)
-            self._liquidation_stale = False
         return self._liquidation
-
-    def liquidation_reached(self, price: float) -> bool:
-        """True when ``price`` is at or beyond the liquidation price (as a float)."""
-        liquidation = self.liquidation_price()
-        if liquidation is None:
-            return False
-        if self.position.quantity > _ZERO:
-            return price <= float(liquidation)
-        return price >= float(liquidation)
 
     def equity(self, price: Decimal) -> Decimal:
         if self._spot:
@@ -123,20 +99,20 @@ class SimAccount:
         return self.balance + self.position.unrealised_pnl(price)
 
     def _update_liquidation(self) -> None:
-        """Move the liquidation thresholds and forget the liquidation price: after every
-        change of the position (funding moves neither its quantity nor its entry price)."""
+        """Recompute the liquidation price and thresholds: after every change of the position
+        (funding moves neither its quantity nor its entry price)."""
         self.liquidate_below = -_INF
         self.liquidate_above = _INF
-        quantity = self.position.quantity
-        self._liquidation = None
-        self._liquidation_stale = not self._spot and quantity != _ZERO
-        if not self._liquidation_stale:
+        price = None if self._spot else self.position.liquidation_price(
+            self._config.leverage, self._config.maintenance_margin_rate
+        )
+        self._liquidation = price
+        if price is None:
             return
-        entry = float(self.position.entry_price)
-        if quantity > _ZERO:
-            self.liquidate_below = entry * self._long_factor
+        if self.position.quantity > _ZERO:
+            self.liquidate_below = float(price)
         else:
-            self.liquidate_above = entry * self._short_factor
+            self.liquidate_above = float(price)
 
     def snapshot(self) -> dict[str, Any]:
         return {"balance": str(self.balance), "position": self.position.to_dict()}

@@ -176,7 +176,7 @@ class SimulatedExchange:
             self._update_triggers()
         acc = self.account
         if mark <= acc.liquidate_below or mark >= acc.liquidate_above:
-            self._liquidate(mark)
+            self._liquidate()
 
     def on_book_ticker(self, time_ms: int, bid: float, ask: float) -> None:
         self._time = time_ms
@@ -354,17 +354,14 @@ class SimulatedExchange:
         if not self._has_mark:
             acc = self.account
             if price <= acc.liquidate_below or price >= acc.liquidate_above:
-                self._liquidate(price)
+                self._liquidate()
         self._update_triggers()
 
-    def _liquidate(self, price: float) -> None:
-        """Liquidate the position if ``price`` (the mark, else the last) reached its
-        liquidation price (the thresholds that sent it here are a hair early)."""
-        if not self.account.liquidation_reached(price):
-            return
+    def _liquidate(self) -> None:
         position = self.account.position
         liq = self.account.liquidation_price()
-        assert liq is not None  # noqa: S101 - reached: there is one
+        if liq is None:
+            return
         # Round against the trader: a long is sold at the tick below, a short bought above.
         liq = self._instrument.round_price(liq, buy=position.quantity > 0)
         cid = f"autoclose-{self._next_autoclose}"

@@ -7,10 +7,7 @@ import math
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from binbot.domain.fills import Fill
 from binbot.domain.instrument import Instrument
 from binbot.domain.market import Market
 from binbot.domain.orders import (
@@ -23,7 +20,6 @@ from binbot.domain.orders import (
     make_client_order_id,
 )
 from binbot.sim import SimConfig, SimulatedExchange
-from binbot.sim.account import SimAccount
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
@@ -212,9 +208,9 @@ def test_liquidation_closes_at_the_liquidation_price_when_the_mark_crosses() -> 
 
 
 @pytest.mark.parametrize("side", [BUY, SELL])
-def test_liquidation_needs_the_exact_liquidation_price(side: OrderSide) -> None:
-    """The thresholds that trigger the check lie a hair before the exact price; a mark
-    between the two leaves the position alone, the exact price (as a float) liquidates."""
+def test_liquidation_happens_at_the_liquidation_price_and_not_before(side: OrderSide) -> None:
+    """A mark one float short of the liquidation price leaves the position alone; the price
+    itself (as a float) liquidates it, for a long and a short alike."""
     v = Venue(balance="1000", leverage=10)
     v.sim.on_price(1, 20000.1)
     v.order(side, "0.1")
@@ -223,11 +219,7 @@ def test_liquidation_needs_the_exact_liquidation_price(side: OrderSide) -> None:
     assert liq is not None
     exact = float(liq)
     long = side is BUY
-    threshold = account.liquidate_below if long else account.liquidate_above
-    assert (threshold > exact) if long else (threshold < exact)
-    assert abs(threshold - exact) < 1e-8 * exact
-    early = math.nextafter(exact, math.inf if long else -math.inf)
-    v.sim.on_mark_price(2, early)  # past the threshold, short of the price
+    v.sim.on_mark_price(2, math.nextafter(exact, math.inf if long else -math.inf))
     assert account.position.quantity == (D("0.1") if long else D("-0.1"))
     assert v.events[-1].reason != "liquidation"
     v.sim.on_mark_price(3, exact)
@@ -235,27 +227,6 @@ def test_liquidation_needs_the_exact_liquidation_price(side: OrderSide) -> None:
     assert account.position.quantity == 0
     assert account.liquidation_price() is None
     assert (account.liquidate_below, account.liquidate_above) == (-math.inf, math.inf)
-
-
-@settings(max_examples=300, deadline=None)
-@given(entry=st.decimals(min_value=D("0.0001"), max_value=D(1_000_000), places=4),
-       leverage=st.integers(1, 125), long=st.booleans())
-def test_liquidation_thresholds_never_lie_beyond_the_exact_price(
-        entry: Decimal, leverage: int, long: bool) -> None:
-    config = SimConfig.standard(Market.USDM, D(1_000_000_000), leverage)
-    account = SimAccount(config, "BTCUSDT")
-    fill = Fill("1", "c", "BTCUSDT", "BUY" if long else "SELL", entry, D(1), D(0), "USDT",
-                False, 0)
-    account.apply(fill)
-    liq = account.position.liquidation_price(leverage, config.maintenance_margin_rate)
-    assert account.liquidation_price() == liq
-    assert liq is not None
-    if long:
-        assert account.liquidate_below >= float(liq)
-        assert account.liquidate_above == math.inf
-    else:
-        assert account.liquidate_above <= float(liq)
-        assert account.liquidate_below == -math.inf
 
 
 def test_trades_stand_in_for_the_mark_until_a_mark_arrives() -> None:
