@@ -36,15 +36,16 @@ class _Kept:
 class ResponseStore:
     """Responses by ``Key`` until they expire; the oldest go first past ``max_entries``."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max = max_entries
+        self._clock = clock  # the clock ``_Kept.expires`` is read on
         self._kept: OrderedDict[Key, _Kept] = OrderedDict()
 
     def get(self, key: Key) -> _Kept | None:
         kept = self._kept.get(key)
         if kept is None:
             return None
-        if time.monotonic() >= kept.expires:
+        if self._clock() >= kept.expires:
             del self._kept[key]
             return None
         return kept

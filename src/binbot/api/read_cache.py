@@ -31,12 +31,14 @@ class _Entry:
 
 
 class ReadCache:
-    def __init__(self, ttl_s: float, max_entries: int = 512) -> None:
+    def __init__(self, ttl_s: float, max_entries: int = 512,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
         self._max = max_entries
+        self._clock = clock  # seconds, monotonic: what ``ttl_s`` is measured on
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         # Whole responses of the JSON reads, served by ``CachedReads`` without FastAPI.
-        self.responses = cached_responses.ResponseStore(max_entries)
+        self.responses = cached_responses.ResponseStore(max_entries, clock)
         self.generation = 0  # bumped by ``clear``: what was computed before is not kept after
         self.hits = 0
         self.misses = 0
@@ -56,7 +58,7 @@ class ReadCache:
             return None, await asyncio.to_thread(fn, *args, **kwargs)
         key = (fn, tuple(map(repr, args[1:])), tuple(sorted((k, repr(v))
                                                             for k, v in kwargs.items())))
-        now = time.monotonic()
+        now = self._clock()
         found = self._entries.get(key)
         if found is not None and now - found.created < self.ttl_s and not (
                 found.future.done() and found.future.exception() is not None):

@@ -28,6 +28,20 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     return build_sample_db(tmp_path_factory.mktemp("db") / "binbot.db")
 
 
+class ManualClock:
+    """A monotonic clock that moves only when told: TTL tests that a busy machine cannot
+    make flaky (a stall between two steps would otherwise look like time passing)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def make_settings(data_dir: Path, **api: object) -> Settings:
     return Settings(
         data_dir=data_dir,

@@ -3,15 +3,13 @@ guard, forgotten on writes and on expiry."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
 from binbot.api.cached_responses import CachedReads
 from binbot.api.read_cache import ReadCache
-from tests.unit.api.conftest import AUTH, CANARY_TOKEN, AppFactory
+from tests.unit.api.conftest import AUTH, CANARY_TOKEN, AppFactory, ManualClock
 from tests.unit.api.fake_runtime import FakeRuntime
 
 GZIP = {"Accept-Encoding": "gzip"}
@@ -111,14 +109,14 @@ async def test_an_answer_made_stale_by_a_write_is_not_kept() -> None:
 
 
 async def test_a_stored_answer_expires_with_its_read() -> None:
-    reads = ReadCache(0.2)
+    clock = ManualClock()
+    reads = ReadCache(0.5, clock=clock)
     middleware = CachedReads(_app(reads), reads, lambda _s: True)
     sent = await _get(middleware)
     assert sent[-1]["body"] == b'{"n":1}'
+    clock.advance(0.25)  # (binary fractions: exact sums)
     assert reads.responses.get(("/x", b"", False)) is not None
-    started = time.monotonic()
-    await asyncio.sleep(0.25)
-    assert time.monotonic() - started >= 0.2
+    clock.advance(0.25)
     assert reads.responses.get(("/x", b"", False)) is None
     assert await _get(middleware) == sent
     assert reads.misses == 2

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from binbot.api.read_cache import ReadCache
+from tests.unit.api.conftest import ManualClock
 
 
 class Counter:
@@ -24,16 +25,20 @@ class Counter:
 
 
 async def test_concurrent_askers_share_one_computation_until_it_expires() -> None:
-    cache, counter = ReadCache(ttl_s=0.3), Counter()
+    clock = ManualClock()
+    cache, counter = ReadCache(ttl_s=0.5, clock=clock), Counter()
     results = await asyncio.gather(*(cache.thread(counter.compute, "engine", 3, scale=2)
                                      for _ in range(50)))
     assert results == [6] * 50
     assert counter.calls == 1
     assert await cache.thread(counter.compute, "engine", 4) == 4  # other arguments: computed
     assert counter.calls == 2
-    await asyncio.sleep(0.35)
+    clock.advance(0.25)  # (binary fractions: exact sums)
     assert await cache.thread(counter.compute, "engine", 3, scale=2) == 6
-    assert counter.calls == 3
+    assert counter.calls == 2  # still fresh
+    clock.advance(0.25)
+    assert await cache.thread(counter.compute, "engine", 3, scale=2) == 6
+    assert counter.calls == 3  # expired after exactly ttl_s
 
 
 async def test_zero_ttl_computes_every_time_and_clear_forgets() -> None:
