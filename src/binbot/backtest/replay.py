@@ -38,6 +38,10 @@ Progress = Callable[[int, int], None]
 _PROGRESS_EVERY = 1024  # intervals between progress reports (a power of two: cheap test)
 
 
+def _unreported(done: int, total: int) -> None:
+    """The progress report when nobody asked for one."""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class FormingSource:
     """Builds the unclosed interval candle at any replay time (intrabar mode).
@@ -127,6 +131,8 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
            progress: Progress | None = None, track_forming: bool = True
            ) -> npt.NDArray[np.float64]:
     """Run the plan; return the equity sampled after each interval."""
+    if progress is None:
+        progress = _unreported
     if len(plan.tick_time) == len(plan.interval_ends) and not plan.funding:
         return _replay_closes(bot, sim, ledger, plan, progress, track_forming)
     if plan.interval_low and not plan.funding:
@@ -170,16 +176,14 @@ def replay(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayP
             ledger.refresh()
         equity[j] = ledger.base + ledger.qty * (prices[end - 1] - ledger.entry)
         start = end
-        if progress is not None and not j & (_PROGRESS_EVERY - 1):
+        if not j & (_PROGRESS_EVERY - 1):
             progress(j, count)
-    if progress is not None:
-        progress(count, count)
+    progress(count, count)
     return equity
 
 
 def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayPlan,
-                     progress: Progress | None, track_forming: bool
-                     ) -> npt.NDArray[np.float64]:
+                     progress: Progress, track_forming: bool) -> npt.NDArray[np.float64]:
     """``replay`` without the calls that cannot do anything.
 
     The simulator and the bot each tell the band of prices at which ``on_price`` only records
@@ -203,6 +207,7 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
     sample = equity.append
     sim_price = sim.on_price
     on_price = bot.on_price
+    record = bot.record_price
     on_candle = bot.on_candle_closed
     portfolio = bot.portfolio
     bot_band = bot.quiet_band
@@ -236,7 +241,10 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
         p = last_prices[j]
         t = last_times[j]
         sim_price(t, p)
-        on_price(t, p)
+        if lo < p < hi:
+            record(t, p)
+        else:
+            on_price(t, p)
         candle = candles[j]
         if candle is not None:
             on_candle(candle)
@@ -245,15 +253,14 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
             ledger.refresh()
         sample(ledger.base + ledger.qty * (p - ledger.entry))
         start = end
-        if progress is not None and not j & (_PROGRESS_EVERY - 1):
+        if not j & (_PROGRESS_EVERY - 1):
             progress(j, count)
-    if progress is not None:
-        progress(count, count)
+    progress(count, count)
     return np.array(equity, dtype=np.float64)
 
 
 def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan: ReplayPlan,
-                   progress: Progress | None, track_forming: bool) -> npt.NDArray[np.float64]:
+                   progress: Progress, track_forming: bool) -> npt.NDArray[np.float64]:
     """``replay`` for one tick per interval (bar-close mode), without the inner loop."""
     sim_price = sim.on_price
     on_price = bot.on_price
@@ -275,10 +282,9 @@ def _replay_closes(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, plan:
         if portfolio.changes != ledger.seen:
             ledger.refresh()
         sample(ledger.base + ledger.qty * (p - ledger.entry))
-        if progress is not None and not j & (_PROGRESS_EVERY - 1):
+        if not j & (_PROGRESS_EVERY - 1):
             progress(j, count)
-    if progress is not None:
-        progress(count, count)
+    progress(count, count)
     return np.array(equity, dtype=np.float64)
 
 

@@ -306,6 +306,11 @@ class BotCore:
         if self._pending:
             self._drain()
 
+    def record_price(self, time_ms: int, price: float) -> None:
+        """What ``on_price`` does for a price inside ``quiet_band``: keep the time and price."""
+        self._time = time_ms
+        self._price = price
+
     def _on_price_watched(self, time_ms: int, price: float) -> None:
         """``on_price`` with the risk monitor's quiet-zone test in front (the same body
         repeated: a call to the plain one would cost more than the test)."""

@@ -388,8 +388,12 @@ class SimulatedExchange:
             else:
                 above = min(above, level)
         if not self._has_mark:
-            below = max(below, self.account.liquidate_below)
-            above = min(above, self.account.liquidate_above)
+            account = self.account
+            # (comparisons, not max/min: this runs after every fill)
+            if account.liquidate_below > below:
+                below = account.liquidate_below
+            if account.liquidate_above < above:
+                above = account.liquidate_above
         self._below = below
         self._above = above
 

@@ -100,6 +100,20 @@ def test_no_band_while_errors_are_counted() -> None:
     assert bot.quiet_band() == (90.0, 110.0)
 
 
+def test_record_price_leaves_the_bot_as_on_price_does_inside_the_band() -> None:
+    recorded, fed = Banded(), Banded()
+    bot, _sim = make_bot(recorded)
+    twin, _twin_sim = make_bot(fed)
+    for b in (bot, twin):
+        b.start()
+    bot.record_price(7, 101.5)
+    twin.on_price(7, 101.5)
+    assert (bot.time, bot.price) == (twin.time, twin.price) == (7, 101.5)
+    assert recorded.price == fed.price == 101.5  # the strategy's view follows
+    assert bot.quiet_band() == twin.quiet_band() == (90.0, 110.0)
+    assert recorded.prices == fed.prices == []
+
+
 def test_simulator_band_is_its_resting_orders_and_liquidation() -> None:
     bot, sim = make_bot(Silent())
     bot.start()
