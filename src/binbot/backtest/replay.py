@@ -191,8 +191,9 @@ def _replay_skipping(bot: ReplayBot, sim: SimulatedExchange, ledger: Ledger, pla
     outside the band, changes the band. So a tick inside both bands is skipped, provided
     the last tick of each interval is always fed (the candle close and the equity sample read
     the time and price it leaves); when the whole interval lies inside both bands (its lowest
-    and highest price, precomputed) only that last tick is fed. The result is the same, call
-    for call, as feeding every tick; ``tests/unit/backtest/test_replay.py`` checks it.
+    and highest price, precomputed) only that last tick is fed. Inside the bot's band it goes
+    to ``BotCore.record_price``, which is all ``on_price`` would do there. The result is the
+    same as feeding every tick; ``tests/unit/backtest/test_replay_skipping.py`` checks it.
     """
     times = plan.tick_time
     prices = plan.tick_price
