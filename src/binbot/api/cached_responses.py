@@ -10,7 +10,6 @@ it at once, after the same authentication check. A write clears the store with t
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -36,9 +35,9 @@ class _Kept:
 class ResponseStore:
     """Responses by ``Key`` until they expire; the oldest go first past ``max_entries``."""
 
-    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_entries: int, clock: Callable[[], float]) -> None:
         self._max = max_entries
-        self._clock = clock  # the clock ``_Kept.expires`` is read on
+        self._clock = clock  # the read cache's: ``_Kept.expires`` is on it
         self._kept: OrderedDict[Key, _Kept] = OrderedDict()
 
     def get(self, key: Key) -> _Kept | None:

@@ -383,13 +383,15 @@ class SimulatedExchange:
             level_price = intent.price if intent.type is LIMIT else intent.stop_price
             level = float(level_price) if level_price is not None else math.nan
             fires_below = buy if intent.type is not STOP_MARKET else not buy
+            # (comparisons, not max/min: this runs after every fill; a NaN level is passed
+            # over, as max/min would)
             if fires_below:
-                below = max(below, level)
-            else:
-                above = min(above, level)
+                if level > below:
+                    below = level
+            elif level < above:
+                above = level
         if not self._has_mark:
             account = self.account
-            # (comparisons, not max/min: this runs after every fill)
             if account.liquidate_below > below:
                 below = account.liquidate_below
             if account.liquidate_above < above:

@@ -100,8 +100,21 @@ def test_no_band_while_errors_are_counted() -> None:
     assert bot.quiet_band() == (90.0, 110.0)
 
 
+class Hooked(Banded):
+    """``Banded`` counting its on_price calls (the promise renewed for this on_price)."""
+
+    name = "hooked"
+    calls = 0
+
+    def on_price(self, price: float) -> None:
+        self.calls += 1
+        super().on_price(price)
+
+    quiet_band_of = on_price
+
+
 def test_record_price_leaves_the_bot_as_on_price_does_inside_the_band() -> None:
-    recorded, fed = Banded(), Banded()
+    recorded, fed = Hooked(), Hooked()
     bot, _sim = make_bot(recorded)
     twin, _twin_sim = make_bot(fed)
     for b in (bot, twin):
@@ -111,7 +124,7 @@ def test_record_price_leaves_the_bot_as_on_price_does_inside_the_band() -> None:
     assert (bot.time, bot.price) == (twin.time, twin.price) == (7, 101.5)
     assert recorded.price == fed.price == 101.5  # the strategy's view follows
     assert bot.quiet_band() == twin.quiet_band() == (90.0, 110.0)
-    assert recorded.prices == fed.prices == []
+    assert (recorded.calls, fed.calls) == (0, 1)  # without running the strategy's code
 
 
 def test_simulator_band_is_its_resting_orders_and_liquidation() -> None:
