@@ -86,6 +86,7 @@ LIMIT: Final = OrderType.LIMIT
 STOP_MARKET: Final = OrderType.STOP_MARKET
 GTC: Final = TimeInForce.GTC
 GTX: Final = TimeInForce.GTX
+INTENT: Final = OrderStatus.INTENT
 SUBMITTED: Final = OrderStatus.SUBMITTED
 NEW: Final = OrderStatus.NEW
 PARTIALLY_FILLED: Final = OrderStatus.PARTIALLY_FILLED
@@ -283,6 +284,14 @@ class Order:
         return Order(self.intent, self.status, self.exchange_order_id, self.filled_qty,
                      self.avg_price, self.fees, self.reason, self.updated_time,
                      set(self.trade_ids))
+
+    def submitted(self, time: int) -> None:
+        """INTENT -> SUBMITTED (the order is being sent), as ``apply`` does with a SUBMITTED
+        event; for an engine that has nobody to tell of the step."""
+        if self.status is not INTENT:
+            raise ValueError(f"order {self.client_order_id} is {self.status}, not INTENT")
+        self.status = SUBMITTED
+        self.updated_time = time
 
     def apply(self, event: OrderEvent) -> bool:
         """Apply an event; return False (and change nothing) if the table forbids the move.

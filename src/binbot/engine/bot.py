@@ -653,7 +653,11 @@ class BotCore:
             self._apply(order, _new_event(cid, REJECTED, self._time,
                                           reason=rejection.reason))
         else:
-            self._apply(order, _new_event(cid, SUBMITTED, self._time))
+            if self._publish or (self._order_hook is not None
+                                 and SUBMITTED in self._order_statuses):
+                self._apply(order, _new_event(cid, SUBMITTED, self._time))
+            else:
+                order.submitted(self._time)  # nobody hears of this step: no event to build
             self._in_command += 1
             try:
                 self._execution.submit(intent)

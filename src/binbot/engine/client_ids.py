@@ -28,13 +28,13 @@ def client_order_ids(bot_id: str, first_seq: int, count: int) -> list[str]:
         raise ValueError(f"intent_seq must be >= 0, was {first_seq}")
     if count <= 0:
         return []
-    head = hashlib.sha256(f"{bot_id}\x00".encode())
-    digests = bytearray()
-    for seq in range(first_seq, first_seq + count):
-        h = head.copy()
-        h.update(b"%d" % seq)  # ASCII digits, as ``str(seq).encode()``
-        digests += h.digest()[:_DIGEST_BYTES]
-    bits = np.unpackbits(np.frombuffer(bytes(digests), dtype=np.uint8).reshape(count, -1),
+    prefix = f"{bot_id}\x00".encode()
+    sha256 = hashlib.sha256
+    # One hash of the whole message per id (``b"%d"``: ASCII digits, as ``str(seq).encode()``),
+    # joined once: half the cost of copying a hashed prefix and growing a bytearray.
+    digests = b"".join([sha256(b"%s%d" % (prefix, seq)).digest()[:_DIGEST_BYTES]
+                        for seq in range(first_seq, first_seq + count)])
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(count, -1),
                          axis=1)[:, : _CHARS * 5]
     groups = bits.reshape(count, _CHARS, 5) @ _BIT_WEIGHTS
     text = _ALPHABET[groups].tobytes().decode("ascii")

@@ -62,12 +62,18 @@ class SimAccount:
             after == _ZERO or (after > _ZERO) == (before > _ZERO))
         if reducing:
             return ""
-        # What booking the fill would leave, by ``Position.book`` itself on a copy of the
-        # quantity and entry: the PnL of a close it makes, and the margin held afterwards.
-        probe = Position(position.symbol, before, position.entry_price)
-        _closed, pnl, _close_fee = probe.book(fill)
-        wallet = self.balance + pnl - fill.fee
-        need = probe.margin(self._config.leverage)
+        if before == _ZERO:
+            # Opening from flat (every other fill of a backtest): no PnL, and the margin is
+            # ``Position.margin`` of the fill alone, computed in the same order.
+            wallet = self.balance - fill.fee
+            need = fill.quantity * fill.price / self._config.leverage
+        else:
+            # What booking the fill would leave, by ``Position.book`` itself on a copy of the
+            # quantity and entry: the PnL of a close it makes, and the margin held afterwards.
+            probe = Position(position.symbol, before, position.entry_price)
+            _closed, pnl, _close_fee = probe.book(fill)
+            wallet = self.balance + pnl - fill.fee
+            need = probe.margin(self._config.leverage)
         if wallet < need:
             return f"margin is insufficient: need {need}, wallet would be {wallet}"
         return ""

@@ -96,6 +96,17 @@ def test_happy_path_with_partial_fills() -> None:
     assert not order.is_open
 
 
+def test_submitted_is_the_submitted_event_applied_to_a_new_order() -> None:
+    by_event = Order(intent())
+    assert by_event.apply(OrderEvent(by_event.client_order_id, S.SUBMITTED, 7))
+    direct = Order(intent())
+    direct.submitted(7)
+    assert direct == by_event
+    with pytest.raises(ValueError, match="is SUBMITTED, not INTENT"):
+        direct.submitted(8)  # only a new order is being sent
+    assert direct.updated_time == 7
+
+
 def test_backwards_moves_and_duplicate_fills_are_ignored() -> None:
     order = Order(intent())
     cid = order.client_order_id

@@ -1,6 +1,6 @@
-"""``SimAccount.refusal`` books the fill on a probe position (``Position.book``, no legs); it
-must agree, result and message, with applying the fill to a copy of the position (the
-definition)."""
+"""``SimAccount.refusal`` books the fill on a probe position (``Position.book``, no legs), or,
+from flat, takes the margin of the fill alone; it must agree, result and message, with applying
+the fill to a copy of the position (the definition)."""
 
 from __future__ import annotations
 
