@@ -88,6 +88,7 @@ def trade_lists(legs: Iterable[Leg], end_ms: int
     """
     actions = _ACTIONS
     make = builder(Trade)  # no type call per trade
+    record = builder(TradeRecord)
     trades: list[Trade] = []
     add = trades.append
     trips: list[TradeRecord] = []
@@ -96,30 +97,47 @@ def trade_lists(legs: Iterable[Leg], end_ms: int
     open_qty = _ZERO
     open_fees = _ZERO
     zero = _ZERO  # comparisons with a Decimal, not the int 0: the same answer, cheaper
+    # ``float(Decimal)`` goes through the decimal string: remembered for the last price and
+    # quantity, which a reversal's two legs and a close after its open share as objects.
+    price_of = quantity_of = zero
+    price_float = quantity_float = 0.0
     for leg in legs:
         kind = leg.kind
         time = leg.time
         quantity = leg.quantity
         fee = leg.fee
         pnl = leg.pnl
-        add(make(time, actions[kind], float(leg.price), float(quantity), float(fee),
-                 float(pnl)))
+        price = leg.price
+        if price is not price_of:
+            price_of = price
+            price_float = float(price)
+        if quantity is not quantity_of:
+            quantity_of = quantity
+            quantity_float = float(quantity)
         if kind not in _CLOSES:
+            add(make(time, actions[kind], price_float, quantity_float, float(fee),
+                     0.0 if pnl is zero else float(pnl)))
             if open_qty == zero:
                 opened = time
             open_qty += quantity
             open_fees += fee
             continue
+        add(make(time, actions[kind], price_float, quantity_float, float(fee), float(pnl)))
         start = opened if opened is not None else time
-        share = open_fees * quantity / open_qty if open_qty > zero else zero
-        trips.append(TradeRecord(start, time, float(pnl - fee - share), float(fee + share)))
-        open_qty -= quantity
-        open_fees -= share
-        if open_qty <= zero:
-            spans.append((start, time))
-            open_qty = zero
-            open_fees = zero
-            opened = None
+        if quantity == open_qty:  # the whole position: all the entry fees (the usual close)
+            trips.append(record(start, time, float(pnl - fee - open_fees),
+                                float(fee + open_fees)))
+        else:
+            share = open_fees * quantity / open_qty if open_qty > zero else zero
+            trips.append(record(start, time, float(pnl - fee - share), float(fee + share)))
+            open_qty -= quantity
+            open_fees -= share
+            if open_qty > zero:
+                continue
+        spans.append((start, time))
+        open_qty = zero
+        open_fees = zero
+        opened = None
     if opened is not None:
         spans.append((opened, end_ms))
     return trades, trips, spans

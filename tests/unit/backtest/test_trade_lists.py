@@ -52,3 +52,24 @@ def test_one_trade_per_leg_with_hand_computed_values() -> None:
     assert [t.pnl for t in trips] == pytest.approx([7.7 - 0.26 - 0.25615, 45 - 0.3675 - 0.39])
     assert [t.fees for t in trips] == pytest.approx([0.26 + 0.25615, 0.3675 + 0.39])
     assert spans == [(0, 1000), (1000, 2000), (3000, 9000)]
+
+
+def test_a_position_added_to_then_closed_in_two_parts() -> None:
+    position = Position("FILUSDT")
+    legs: list[TradeRecord] = []
+    for i, (side, price, qty, fee) in enumerate([("BUY", "5", "100", "0.25"),
+                                                  ("BUY", "6", "100", "0.3"),
+                                                  ("SELL", "7", "50", "0.175"),
+                                                  ("SELL", "4", "150", "0.3")]):
+        legs += position.apply_fill(Fill(str(i), f"c{i}", "FILUSDT", side, D(price), D(qty),
+                                         D(fee), "USDT", False, 1000 * i))
+    made, trips, spans = trade_lists(legs, 9000)
+    assert [t.action for t in made] == ["open_long", "open_long", "close_long", "close_long"]
+    assert [t.pnl for t in made] == [0.0, 0.0, 75.0, -225.0]  # entry 5.5: +1.5 x 50, -1.5 x 150
+    # Each close carries the share of the 0.55 entry fees of the quantity it closes: 50/200
+    # (0.1375), then the 0.4125 left; both round trips entered at the first open.
+    assert [(t.entry_time_ms, t.exit_time_ms) for t in trips] == [(0, 2000), (0, 3000)]
+    # (Worked out in Decimal, then converted once: exact here.)
+    assert [t.pnl for t in trips] == [74.6875, -225.7125]  # 75 - 0.175 - 0.1375, ...
+    assert [t.fees for t in trips] == [0.3125, 0.7125]  # 0.175 + 0.1375, 0.3 + 0.4125
+    assert spans == [(0, 3000)]
