@@ -8,17 +8,31 @@ cd "$(dirname "$0")/.."
 # and link-time optimisation, and it runs binbot's backtests about 7 % faster than a build
 # made without them (pyenv's default; measured with benchmarks/bench_backtest.py on the same
 # machine). BINBOT_PYTHON names another one.
+python_ok() {
+  command -v "$1" >/dev/null 2>&1 &&
+    "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+}
+
 find_python() {
   for candidate in ${BINBOT_PYTHON:+"$BINBOT_PYTHON"} /usr/bin/python3 /usr/bin/python3.13 \
       /usr/bin/python3.12 /usr/bin/python3.11 python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    if python_ok "$candidate"; then
       echo "$candidate"
       return 0
     fi
   done
   return 1
 }
+
+if [ -n "${BINBOT_PYTHON:-}" ] && ! python_ok "$BINBOT_PYTHON"; then
+  echo "BINBOT_PYTHON=$BINBOT_PYTHON is not a Python 3.11 or newer" >&2
+  exit 1
+fi
+
+if [ "${1:-}" = "--print-python" ]; then  # which interpreter .venv would be made with
+  find_python
+  exit
+fi
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
