@@ -238,7 +238,7 @@ def _execute(config: BacktestConfig, prepared: Prepared, progress: Progress | No
                             sim_config_from_settings(config.paper, market, capital, leverage))
     ledger = Ledger(capital)
     bot = ReplayBot(BOT_ID, prepared.instrument, prepared.interval, strategy, sim,
-                    capital=capital, leverage=leverage, max_trades=None,
+                    capital=capital, leverage=leverage, max_trades=None, recent_orders=0,
                     candle_capacity=max(1000, config.warmup_candles + 1),
                     forming=prepared.forming)
     ledger.attach(bot.portfolio)

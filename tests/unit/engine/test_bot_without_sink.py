@@ -46,14 +46,14 @@ class Watcher(Buyer):
         self.seen.append(("fill", str(fill.quantity)))
 
 
-def run(strategy: Strategy, *, sink: bool, cap: str | None = None
+def run(strategy: Strategy, *, sink: bool, cap: str | None = None, recent: int = 200
         ) -> tuple[BotCore, list[BotEvent]]:
     inst = make_instrument()
     sim = SimulatedExchange(inst, SimConfig.standard(Market.USDM, D(10_000)))
     events: list[BotEvent] = []
     limits = RiskLimits(max_order_notional=D(cap)) if cap else None
     bot = BotCore("b1", inst, "1m", strategy, sim, capital=D(10_000), risk_limits=limits,
-                  events=events.append if sink else None)
+                  events=events.append if sink else None, recent_orders=recent)
     bot.start()
     for t, price in enumerate((2000.0, 2010.0, 1990.0), start=1):
         sim.on_price(t, price)
@@ -115,3 +115,15 @@ def test_on_order_hears_only_the_states_the_strategy_names(sink: bool) -> None:
     refused = TerminalWatcher()
     run(refused, sink=sink, cap="500")  # every order is above the cap: REJECTED
     assert refused.seen == [("order", "REJECTED")] * 3
+
+
+def test_recent_orders_are_kept_only_as_asked() -> None:
+    kept, _ = run(Buyer(), sink=False)
+    assert [o.status for o in kept.recent_orders] == [OrderStatus.FILLED] * 3
+    two, _ = run(Buyer(), sink=False, recent=2)
+    assert two.recent_orders == kept.recent_orders[1:]  # the last two, oldest first
+    none, _ = run(Buyer(), sink=False, recent=0)  # a backtest's bot: nobody reads them
+    assert none.recent_orders == []
+    assert list(none.portfolio.trades) == list(kept.portfolio.trades)
+    with pytest.raises(ValueError, match="recent_orders must be >= 0, was -1"):
+        run(Buyer(), sink=False, recent=-1)
