@@ -187,12 +187,8 @@ class Position:
         self, leverage: int, maintenance_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN_RATE
     ) -> Decimal | None:
         """Isolated-margin liquidation price (see the module docstring); None when flat."""
-        if self.quantity == ZERO:
-            return None
-        inverse = ONE / leverage
-        if self.quantity > ZERO:
-            return max(ZERO, self.entry_price * (ONE - inverse) / (ONE - maintenance_rate))
-        return self.entry_price * (ONE + inverse) / (ONE + maintenance_rate)
+        return isolated_liquidation_price(self.quantity, self.entry_price,
+                                          liquidation_terms(leverage, maintenance_rate))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -215,3 +211,28 @@ class Position:
             funding=Decimal(data.get("funding", "0")),
         )
 
+
+LiquidationTerms = tuple[Decimal, Decimal, Decimal, Decimal]
+
+
+def liquidation_terms(leverage: int, maintenance_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN_RATE
+                      ) -> LiquidationTerms:
+    """The factors of the liquidation price for one leverage and maintenance rate: ``1 - 1/L``,
+    ``1 - m`` (a long), ``1 + 1/L``, ``1 + m`` (a short). An account whose leverage is fixed
+    computes them once instead of for every fill."""
+    inverse = ONE / leverage
+    return ONE - inverse, ONE - maintenance_rate, ONE + inverse, ONE + maintenance_rate
+
+
+def isolated_liquidation_price(quantity: Decimal, entry_price: Decimal,
+                               terms: LiquidationTerms) -> Decimal | None:
+    """Isolated-margin liquidation price of a position (see the module docstring), None when
+    flat: ``entry (1 - 1/L) / (1 - m)`` for a long (at least 0), ``entry (1 + 1/L) / (1 + m)``
+    for a short."""
+    if quantity == ZERO:
+        return None
+    long_factor, long_divisor, short_factor, short_divisor = terms
+    if quantity > ZERO:
+        price = entry_price * long_factor / long_divisor
+        return price if price > ZERO else ZERO  # ``max(ZERO, price)``, without the call
+    return entry_price * short_factor / short_divisor

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from binbot.domain.fills import Fill
 from binbot.domain.market import Market
-from binbot.domain.positions import Position
+from binbot.domain.positions import Position, isolated_liquidation_price, liquidation_terms
 from binbot.sim.config import SimConfig
 
 _INF: Final = math.inf
@@ -32,6 +32,8 @@ class SimAccount:
         # The position's liquidation price (None: none), kept with the float thresholds at
         # which the mark price reaches it (+-inf: none); all three move only with the position.
         self._liquidation: Decimal | None = None
+        self._liquidation_terms = liquidation_terms(config.leverage,
+                                                    config.maintenance_margin_rate)
         self.liquidate_below = -_INF
         self.liquidate_above = _INF
 
@@ -109,13 +111,13 @@ class SimAccount:
         (funding moves neither its quantity nor its entry price)."""
         self.liquidate_below = -_INF
         self.liquidate_above = _INF
-        price = None if self._spot else self.position.liquidation_price(
-            self._config.leverage, self._config.maintenance_margin_rate
-        )
+        position = self.position
+        price = None if self._spot else isolated_liquidation_price(
+            position.quantity, position.entry_price, self._liquidation_terms)
         self._liquidation = price
         if price is None:
             return
-        if self.position.quantity > _ZERO:
+        if position.quantity > _ZERO:
             self.liquidate_below = float(price)
         else:
             self.liquidate_above = float(price)

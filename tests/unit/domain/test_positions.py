@@ -5,11 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from binbot.domain.fills import Fill
-from binbot.domain.positions import Position, TradeKind
+from binbot.domain.positions import (
+    Position,
+    TradeKind,
+    isolated_liquidation_price,
+    liquidation_terms,
+)
 
 D = Decimal
 
@@ -118,3 +123,21 @@ def test_apply_fill_and_book_follow_the_plain_rules(rows: list[tuple[str, Decima
             assert (closed, pnl, close_fee) == (None, 0, 0)
         for position in (legs_position, booked):
             assert position.to_dict() == reference.to_dict()
+
+
+@settings(max_examples=300, deadline=None)
+@given(quantity=st.decimals(min_value=D("-1000"), max_value=D(1000), places=3),
+       entry=st.decimals(min_value=D("0.0001"), max_value=D(100_000), places=4),
+       leverage=st.integers(min_value=1, max_value=125),
+       rate=st.sampled_from([D("0.004"), D("0.005"), D("0.0125"), D("0.1")]))
+def test_liquidation_price_from_precomputed_terms_is_the_formula(
+        quantity: Decimal, entry: Decimal, leverage: int, rate: Decimal) -> None:
+    # The formula as written out (the simulated account computes its terms once).
+    expected = (None if quantity == 0
+                else max(D(0), entry * (1 - D(1) / leverage) / (1 - rate)) if quantity > 0
+                else entry * (1 + D(1) / leverage) / (1 + rate))
+    terms = liquidation_terms(leverage, rate)
+    got = isolated_liquidation_price(quantity, entry, terms)
+    assert got == expected and str(got) == str(expected)  # the same digits, not just value
+    position = Position("X", quantity=quantity, entry_price=entry)
+    assert position.liquidation_price(leverage, rate) == got
