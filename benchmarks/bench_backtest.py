@@ -52,7 +52,6 @@ import os
 import statistics
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -433,23 +432,21 @@ def main() -> None:
         f"the reference trade list"
         f"{'; REJECTED ' + str(rejected) if rejected else ''}")
 
-    def alternated() -> tuple[float, list[Action]]:
-        if missing:
-            raise ImportError(name=missing)
-        return min(r[0] for r in closest), closest[-1][1]
-
-    peers: list[tuple[str, Callable[[], tuple[float, list[Action]]]]] = [
-        ("backtesting.py 15m", alternated),
-        ("backtrader 15m (coc)", lambda: backtrader_run(frame, args.repeat)),
-    ]
     slowest_margin = math.inf
-    for name, run in peers:
-        try:
-            peer_seconds, actions = run()
-        except ImportError as e:
-            print(f"{name:<30} not installed ({e.name}); pip install -e '.[bench]'")
-            continue
-        row(name, len(fifteen), peer_seconds, len(actions), compare(ours, actions, before))
+    if missing:
+        print(f"{'backtesting.py 15m':<30} not installed ({missing}); pip install -e '.[bench]'")
+    else:
+        peer_seconds, actions = min(r[0] for r in closest), closest[-1][1]
+        row("backtesting.py 15m", len(fifteen), peer_seconds, len(actions),
+            compare(ours, actions, before))
+        slowest_margin = ours_rate / (len(fifteen) / peer_seconds)
+    try:
+        peer_seconds, actions = backtrader_run(frame, args.repeat)
+    except ImportError as e:
+        print(f"{'backtrader 15m (coc)':<30} not installed ({e.name}); pip install -e '.[bench]'")
+    else:
+        row("backtrader 15m (coc)", len(fifteen), peer_seconds, len(actions),
+            compare(ours, actions, before))
         slowest_margin = min(slowest_margin, ours_rate / (len(fifteen) / peer_seconds))
     outcome = vectorbt_run(frame, args.repeat)
     vbt_margin = vbt_full_margin = math.inf

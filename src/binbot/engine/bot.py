@@ -217,6 +217,10 @@ class BotCore:
         # The states the strategy asked to hear about (``Strategy.order_updates``).
         self._order_statuses = (frozenset(OrderStatus) if strategy.order_updates is None
                                 else strategy.order_updates)
+        # Whether anyone hears of an order's SUBMITTED step (the sink or ``on_order``): when
+        # nobody does, ``_send`` moves the order there without building an event.
+        self._tell_submitted = self._publish or (self._order_hook is not None
+                                                 and SUBMITTED in self._order_statuses)
         self._fill_hook = (strategy.on_fill if type(strategy).on_fill is not Strategy.on_fill
                            else None)
         # What ``quiet_band`` may rely on: the base class's on_price does nothing; a
@@ -659,11 +663,10 @@ class BotCore:
             self._apply(order, _new_event(cid, REJECTED, self._time,
                                           reason=rejection.reason))
         else:
-            if self._publish or (self._order_hook is not None
-                                 and SUBMITTED in self._order_statuses):
+            if self._tell_submitted:
                 self._apply(order, _new_event(cid, SUBMITTED, self._time))
             else:
-                order.submitted(self._time)  # nobody hears of this step: no event to build
+                order.submitted(self._time)
             self._in_command += 1
             try:
                 self._execution.submit(intent)
